@@ -1,0 +1,154 @@
+/* mist-install.h: crash-safe install, update, verify, repair, uninstall and import
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * An install or update builds every new or patched file in INSTALL/.mist-staging/ from
+ * the installed files (opened read-only) and the downloaded objects, verifies each
+ * result against its SHA-256, then commits: a journal entry is made durable, the staged
+ * files are renamed into place, removed files are deleted, and the database records the
+ * new version last. A crash before the commit leaves the old version untouched and the
+ * staging folder ready to resume; a crash during the commit is rolled forward by
+ * mist_install_recover(). The installed version is never shown as a mix of two.
+ *
+ * Objects are files in an objects folder named by the hex SHA-256 of their content:
+ * full objects are zstd-compressed whole files, delta objects are raw VCDIFF or zstd
+ * patches (mist-delta.h). The caller downloads and verifies them; this module checks
+ * what it builds from them.
+ *
+ * The synchronous functions block and must run off the main loop (the *_async ones run
+ * them on a GTask thread and report progress on the caller's main context).
+ */
+#pragma once
+
+#include "mist-plan.h"
+#include "mist-state-db.h"
+
+#include <gio/gio.h>
+
+G_BEGIN_DECLS
+
+/* Name of the staging folder inside an install folder. */
+#define MIST_INSTALL_STAGING_DIR ".mist-staging"
+
+typedef enum
+{
+  MIST_INSTALL_PHASE_CHECKING, /* disk space and the installed files */
+  MIST_INSTALL_PHASE_STAGING,  /* building files from objects */
+  MIST_INSTALL_PHASE_COMMITTING,
+  MIST_INSTALL_PHASE_VERIFYING,
+} MistInstallPhase;
+
+typedef struct
+{
+  MistInstallPhase phase;
+  const char *path; /* file being worked on, or NULL */
+  guint files_done;
+  guint files_total;
+  guint64 bytes_done; /* bytes of target files written or hashed */
+  guint64 bytes_total;
+} MistInstallProgress;
+
+/* Called on the thread that does the work for the synchronous functions, and on the
+ * caller's main context, at most every 100 ms, for the asynchronous ones. */
+typedef void (*MistInstallProgressFunc) (const MistInstallProgress *progress, gpointer user_data);
+
+typedef struct
+{
+  const char *game_id;
+  const char *install_path; /* absolute; created when missing */
+  MistManifest *target;     /* manifest of the plan's target version */
+  MistPlan *plan;
+  const char *objects_dir;  /* downloaded objects, OBJECTS_DIR/<object id> */
+} MistInstallRequest;
+
+/* Installs, updates or repairs to the plan's target and returns TRUE once the database
+ * records it.
+ *
+ * When a delta fails (wrong source file, corrupt delta, wrong result) the file falls
+ * back to its full object, with a log message. When an object the work needs is not in
+ * objects_dir, the function stops with MIST_ERROR_NOT_FOUND and sets *missing_objects
+ * (MistPlanObject elements) when missing_objects is not NULL: fetch them and call again
+ * with the same request, which resumes from the files already staged. A call for another
+ * target version discards the staging of the previous one. Not enough disk space gives
+ * MIST_ERROR_NO_SPACE with the bytes needed and free, and keeps the installed version
+ * and what was staged. */
+gboolean mist_install_apply (MistStateDb *db,
+                             const MistInstallRequest *request,
+                             GPtrArray **missing_objects,
+                             MistInstallProgressFunc progress,
+                             gpointer user_data,
+                             GCancellable *cancellable,
+                             GError **error);
+
+/* Copies request's strings and references its objects. */
+void mist_install_apply_async (MistStateDb *db,
+                               const MistInstallRequest *request,
+                               MistInstallProgressFunc progress,
+                               gpointer user_data,
+                               GCancellable *cancellable,
+                               GAsyncReadyCallback callback,
+                               gpointer callback_data);
+gboolean mist_install_apply_finish (GAsyncResult *result,
+                                    GPtrArray **missing_objects,
+                                    GError **error);
+
+/* Finishes or discards the transactions a crash interrupted: a commit in progress is
+ * completed, so the game shows the new version; a transaction still staging leaves the
+ * installed version untouched and its staged files in place for a resume. Run once at
+ * start, before any other install function. */
+gboolean mist_install_recover (MistStateDb *db, GCancellable *cancellable, GError **error);
+
+/* Hashes every installed file against the installed manifest and returns the paths
+ * (char *, sorted) that are missing or differ: an empty array when all match. */
+GPtrArray *mist_install_verify (MistStateDb *db,
+                                const char *game_id,
+                                MistInstallProgressFunc progress,
+                                gpointer user_data,
+                                GCancellable *cancellable,
+                                GError **error);
+void mist_install_verify_async (MistStateDb *db,
+                                const char *game_id,
+                                MistInstallProgressFunc progress,
+                                gpointer user_data,
+                                GCancellable *cancellable,
+                                GAsyncReadyCallback callback,
+                                gpointer callback_data);
+GPtrArray *mist_install_verify_finish (GAsyncResult *result, GError **error);
+
+/* Plans the repair of an installed game: the files in bad_paths (from verify) are fetched
+ * as full objects and rebuilt by mist_install_apply() with this plan. Sets *manifest to
+ * the installed manifest when manifest is not NULL. */
+MistPlan *mist_install_plan_repair (MistStateDb *db,
+                                    const char *game_id,
+                                    GPtrArray *bad_paths,
+                                    MistManifest **manifest,
+                                    GError **error);
+
+/* Deletes exactly the files the engine installed and the folders left empty, then the
+ * database record. Files the user added (saves, mods) stay; their paths (char *, sorted)
+ * go into *kept_paths when it is not NULL, and a message logs how many. */
+gboolean mist_install_uninstall (MistStateDb *db,
+                                 const char *game_id,
+                                 GPtrArray **kept_paths,
+                                 GCancellable *cancellable,
+                                 GError **error);
+
+/* Records an existing folder as version of game_id when every file of manifest is there
+ * with the right hash; other files in the folder are left alone. Fails with
+ * MIST_ERROR_CHECKSUM_MISMATCH naming the first files that differ. */
+gboolean mist_install_import (MistStateDb *db,
+                              const char *game_id,
+                              const char *version,
+                              const char *folder,
+                              MistManifest *manifest,
+                              MistInstallProgressFunc progress,
+                              gpointer user_data,
+                              GCancellable *cancellable,
+                              GError **error);
+
+/* Fails with MIST_ERROR_NO_SPACE ("Not enough space in /games: 1.2 GB needed, 300 MB
+ * free") unless the file system of path (or its nearest existing parent) has needed
+ * bytes available to this user. */
+gboolean mist_install_check_space (const char *path, guint64 needed, GError **error);
+
+G_END_DECLS
