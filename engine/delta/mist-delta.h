@@ -46,6 +46,11 @@ gboolean mist_vcdiff_apply_fd (int source_fd,
                                GCancellable *cancellable,
                                GError **error);
 
+/* Returns a multi-line, human-readable description of a VCDIFF patch: header bits,
+ * secondary compressor, application header, and per window the copy segment, target
+ * size, compressed sections and Adler-32. The patch is read to its end but not applied. */
+char *mist_vcdiff_describe_fd (int patch_fd, GCancellable *cancellable, GError **error);
+
 /* zstd with the source as reference prefix; see mist-zstd-patch.c. */
 #define MIST_ZSTD_LEVEL_DEFAULT 19 /* publishing: smallest patches */
 #define MIST_ZSTD_LEVEL_FAST 3     /* quick local patches */
