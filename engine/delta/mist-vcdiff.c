@@ -396,7 +396,10 @@ typedef struct
 static void
 cursor_init (Cursor *cursor, const MistVcdiffWindow *window, MistVcdiffSectionKind kind)
 {
-  cursor->start = window->section[kind];
+  static const guint8 empty[1];
+
+  /* An empty section has no buffer, and NULL + 0 is undefined behaviour in C. */
+  cursor->start = window->section[kind] != NULL ? window->section[kind] : empty;
   cursor->cursor = cursor->start;
   cursor->end = cursor->start + window->section_size[kind];
 }
@@ -558,11 +561,11 @@ apply_window (Applier *applier, const MistVcdiffWindow *window, GError **error)
   if (!applier_open_segment (applier, window, &segment, error))
     return FALSE;
 
-  if (applier->target_capacity < window->target_length)
+  if (applier->target == NULL || applier->target_capacity < window->target_length)
     {
       g_free (applier->target);
-      applier->target = g_malloc (window->target_length);
-      applier->target_capacity = window->target_length;
+      applier->target_capacity = MAX (window->target_length, 1);
+      applier->target = g_malloc (applier->target_capacity);
     }
 
   if (!execute_window (applier, window, &segment, error))

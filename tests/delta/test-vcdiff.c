@@ -278,7 +278,7 @@ test_repeated_bytes (Fixture *fixture, gconstpointer data)
 
       for (guint j = 0; j < sizeof block; j++)
         block[j] = (guint8)(j % period + i);
-      g_byte_array_append (target, block, 100 + (i * 37) % sizeof block);
+      g_byte_array_append (target, block, 100 + (i * 37) % (sizeof block - 100));
       g_byte_array_append (target, source + i * 1000, 300);
     }
   test_write_file (fixture->source, source, 256 * 1024);
