@@ -57,6 +57,7 @@ typedef struct
   const char *game_id;
   const char *install_path; /* absolute; created when missing */
   MistManifest *target;     /* manifest of the plan's target version */
+  const char *version_name; /* the target's name for people, recorded as installed */
   MistPlan *plan;
   const char *objects_dir;  /* downloaded objects, OBJECTS_DIR/<object id> */
 } MistInstallRequest;
@@ -133,12 +134,13 @@ gboolean mist_install_uninstall (MistStateDb *db,
                                  GCancellable *cancellable,
                                  GError **error);
 
-/* Records an existing folder as version of game_id when every file of manifest is there
+/* Records an existing folder as version ordinal of game_id when every file of manifest is there
  * with the right hash; other files in the folder are left alone. Fails with
  * MIST_ERROR_CHECKSUM_MISMATCH naming the first files that differ. */
 gboolean mist_install_import (MistStateDb *db,
                               const char *game_id,
-                              const char *version,
+                              gint64 ordinal,
+                              const char *version_name,
                               const char *folder,
                               MistManifest *manifest,
                               MistInstallProgressFunc progress,

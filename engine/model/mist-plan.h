@@ -29,6 +29,8 @@ typedef enum
 /* One delta applied to one file. */
 typedef struct
 {
+  gint64 from_ordinal;
+  gint64 to_ordinal;
   char *object_id;
   guint64 object_size;
   char *format;        /* "vcdiff" or "zstd" */
@@ -36,9 +38,10 @@ typedef struct
   char *target_sha256;
 } MistPlanDelta;
 
-/* How one file of the target manifest is built. A file with deltas starts from the
- * installed file at the same path, whose hash is deltas[0]->source_sha256, and applies
- * them in order. A file without deltas is unpacked from its full object. */
+/* How one file of the target manifest is built, in the order of docs/api.md: a copy of
+ * an installed file with the same content (copy_from), else deltas applied in order to
+ * the installed file source_path, whose hash is deltas[0]->source_sha256, else the full
+ * object. */
 typedef struct
 {
   char *path;
@@ -47,7 +50,9 @@ typedef struct
   gboolean executable;
   char *object_id; /* the full object: always set, it is the fallback of a failed delta */
   guint64 object_size;
-  GPtrArray *deltas; /* MistPlanDelta elements, empty for a full object */
+  char *copy_from;   /* installed path with content sha256, or NULL */
+  char *source_path; /* installed path the first delta applies to, or NULL */
+  GPtrArray *deltas; /* MistPlanDelta elements, empty unless source_path is set */
 } MistPlanFile;
 
 /* An object the downloader must fetch into the objects folder as OBJECTS_DIR/<id>. */
@@ -66,33 +71,40 @@ MistPlan *mist_plan_ref (MistPlan *plan);
 void mist_plan_unref (MistPlan *plan);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (MistPlan, mist_plan_unref)
 
-/* Plans the update from the installed version (from_version and installed both NULL for
- * a fresh install) to target_version, whose manifest is target. Both versions must be in
- * graph unless from_version is NULL. installed lists the files as they are on disk (the
+/* Plans the update from the installed version (from_ordinal MIST_VERSION_NONE and
+ * installed NULL for a fresh install) to to_ordinal, whose manifest is target. The route
+ * is mist_version_graph_find_route(); every patch set on it must have its file list
+ * (MIST_ERROR_NOT_FOUND otherwise). installed lists the files as they are on disk (the
  * installed manifest), so unchanged files are never fetched. */
 MistPlan *mist_plan_compute (MistVersionGraph *graph,
-                             const char *from_version,
+                             gint64 from_ordinal,
                              MistManifest *installed,
-                             const char *target_version,
+                             gint64 to_ordinal,
                              MistManifest *target,
                              GError **error);
 
-/* Plans a repair of version's manifest: the files at bad_paths are fetched as full
- * objects. */
-MistPlan *mist_plan_new_repair (const char *version,
+/* Plans a repair of manifest (version ordinal): the files at bad_paths are fetched as
+ * full objects. */
+MistPlan *mist_plan_new_repair (gint64 ordinal,
                                 MistManifest *manifest,
                                 const char *const *bad_paths,
                                 GError **error);
 
-/* Plans a full download of target with nothing reused. */
-MistPlan *mist_plan_new_full (const char *target_version, MistManifest *target);
+/* Plans a full download of target, reusing only installed files with the same content
+ * when installed is not NULL. */
+MistPlan *mist_plan_new_full (gint64 from_ordinal,
+                              MistManifest *installed,
+                              gint64 to_ordinal,
+                              MistManifest *target);
 
 MistPlanRoute mist_plan_get_route (MistPlan *plan);
-const char *mist_plan_get_from_version (MistPlan *plan); /* NULL for a fresh install */
-const char *mist_plan_get_target_version (MistPlan *plan);
-/* The versions the route passes, from the installed version to the target (NULL
- * terminated, owned by the plan); a FULL plan has only the target. */
-const char *const *mist_plan_get_versions (MistPlan *plan);
+gint64 mist_plan_get_from (MistPlan *plan); /* MIST_VERSION_NONE for a fresh install */
+gint64 mist_plan_get_to (MistPlan *plan);
+/* The ordinals the route passes from the installed version to the target (owned by the
+ * plan); a FULL plan has only the target. */
+GArray *mist_plan_get_route_ordinals (MistPlan *plan);
+/* Sets the names shown by mist_plan_to_string() (otherwise the ordinals are shown). */
+void mist_plan_set_version_names (MistPlan *plan, const char *from_name, const char *to_name);
 /* Number of patch sets the route applies (0 for FULL, NONE and REPAIR). */
 guint mist_plan_get_n_patch_sets (MistPlan *plan);
 

@@ -53,7 +53,7 @@ typedef struct
   gint64 id; /* assigned by mist_state_db_queue_add */
   char *game_id;
   MistJobKind kind;
-  char *target_version;
+  gint64 target_ordinal;
   MistJobState state;
   gint64 position;
   guint64 bytes_done;
@@ -63,7 +63,7 @@ typedef struct
   gint64 updated_at;
 } MistQueueJob;
 
-MistQueueJob *mist_queue_job_new (const char *game_id, MistJobKind kind, const char *target_version);
+MistQueueJob *mist_queue_job_new (const char *game_id, MistJobKind kind, gint64 target_ordinal);
 MistQueueJob *mist_queue_job_copy (const MistQueueJob *job);
 void mist_queue_job_free (MistQueueJob *job);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (MistQueueJob, mist_queue_job_free)
@@ -74,7 +74,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (MistQueueJob, mist_queue_job_free)
 typedef struct
 {
   char *game_id;
-  char *version;
+  gint64 version_ordinal;
+  char *version_name;
   char *install_path; /* absolute */
   guint64 size;       /* bytes of all installed files */
   gint64 installed_at;
@@ -97,7 +98,7 @@ typedef struct
 void mist_installed_file_free (MistInstalledFile *file);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (MistInstalledFile, mist_installed_file_free)
 
-/* A journal entry for a running install, update, repair or uninstall. STAGING means the
+/* A journal entry for a running install, update or repair. STAGING means the
  * installed files are untouched and the entry may be resumed or discarded; COMMITTING
  * means the staged files are complete and verified and every step of the commit may be
  * replayed until it finishes. */
@@ -112,8 +113,9 @@ typedef struct
   gint64 id;
   char *game_id;
   MistJobKind kind;
-  char *from_version;  /* NULL for a fresh install */
-  char *target_version;
+  gint64 from_ordinal; /* 0 for a fresh install */
+  gint64 target_ordinal;
+  char *target_name;
   char *install_path;
   char *target_manifest_json;
   MistJournalState state;
@@ -203,7 +205,7 @@ void mist_state_db_queue_list_async (MistStateDb *db,
                                      GAsyncReadyCallback callback,
                                      gpointer user_data);
 GPtrArray *mist_state_db_queue_list_finish (MistStateDb *db, GAsyncResult *result, GError **error);
-/* Writes progress without waiting for a reply; an error is logged. */
+/* callback may be NULL to write progress without waiting for the result. */
 void mist_state_db_queue_set_progress_async (MistStateDb *db,
                                              gint64 id,
                                              guint64 bytes_done,
