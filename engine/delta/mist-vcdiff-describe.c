@@ -109,7 +109,7 @@ mist_vcdiff_describe_fd (int patch_fd, GCancellable *cancellable, GError **error
 
       if (g_cancellable_set_error_if_cancelled (cancellable, error))
         goto out;
-      if (!mist_vcdiff_read_window (&input, &header, NULL, count, FALSE, &window, &local_error))
+      if (!mist_vcdiff_read_window (&input, &header, count, FALSE, &window, &local_error))
         {
           if (local_error != NULL)
             {

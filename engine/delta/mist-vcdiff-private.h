@@ -90,7 +90,7 @@ typedef struct
 
 /* The three secondary streams of a patch: xdelta3 runs one LZMA stream per section kind
  * across all windows, so a window's sections can only be decoded after the previous
- * window's. */
+ * window's. Each stream is used by one thread at a time. */
 typedef struct
 {
   lzma_stream stream[MIST_VCDIFF_N_SECTIONS];
@@ -103,11 +103,11 @@ void mist_vcdiff_input_clear (MistVcdiffInput *input);
 gboolean mist_vcdiff_read_header (MistVcdiffInput *input, MistVcdiffHeader *header, GError **error);
 void mist_vcdiff_header_clear (MistVcdiffHeader *header);
 
-/* Reads the next window. Returns FALSE with error unset at the clean end of the patch.
- * With read_sections FALSE the sections are skipped, for describing a patch. */
+/* Reads the next window with its sections as stored; compressed sections are left for
+ * mist_vcdiff_secondary_decode. Returns FALSE with error unset at the clean end of the
+ * patch. With read_sections FALSE the sections are skipped, for describing a patch. */
 gboolean mist_vcdiff_read_window (MistVcdiffInput *input,
                                   const MistVcdiffHeader *header,
-                                  MistVcdiffSecondary *secondary,
                                   guint64 number,
                                   gboolean read_sections,
                                   MistVcdiffWindow *window,
@@ -131,6 +131,35 @@ void mist_vcdiff_set_window_error (GError **error,
 const char *mist_vcdiff_section_name (MistVcdiffSectionKind kind);
 const char *mist_vcdiff_secondary_name (guint8 id);
 guint32 mist_vcdiff_adler32 (guint32 adler, const guint8 *data, gsize length);
+
+#define MIST_VCDIFF_NEAR_CACHE_SIZE 4
+#define MIST_VCDIFF_SAME_CACHE_SIZE 3
+
+/* Output side of applying: the source, the output and the target window being built.
+ * Used by one thread at a time. */
+typedef struct
+{
+  int source_fd;
+  guint8 *source_map; /* owned mapping of the whole source, or NULL */
+  guint64 source_size;
+  gboolean have_source;
+  int output_fd;
+  guint64 output_size;
+  guint8 *target; /* owned buffer of one target window */
+  gsize target_capacity;
+  guint64 near[MIST_VCDIFF_NEAR_CACHE_SIZE];
+  guint near_next;
+  guint64 same[MIST_VCDIFF_SAME_CACHE_SIZE * 256];
+} MistVcdiffApplier;
+
+/* Opens the source for copies (source_fd -1 for none): mapped when possible. */
+gboolean
+mist_vcdiff_applier_open (MistVcdiffApplier *applier, int source_fd, int output_fd, GError **error);
+/* Runs the window's instructions, checks its Adler-32 and writes it to the output. */
+gboolean mist_vcdiff_applier_apply_window (MistVcdiffApplier *applier,
+                                           const MistVcdiffWindow *window,
+                                           GError **error);
+void mist_vcdiff_applier_clear (MistVcdiffApplier *applier);
 
 /* Reads an RFC 3284 variable-length integer from memory; FALSE when it is truncated,
  * longer than 10 bytes or above G_MAXUINT64. */

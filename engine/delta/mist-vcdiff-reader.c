@@ -450,7 +450,6 @@ read_section (MistVcdiffInput *input,
 gboolean
 mist_vcdiff_read_window (MistVcdiffInput *input,
                          const MistVcdiffHeader *header,
-                         MistVcdiffSecondary *secondary,
                          guint64 number,
                          gboolean read_sections,
                          MistVcdiffWindow *window,
@@ -483,9 +482,6 @@ mist_vcdiff_read_window (MistVcdiffInput *input,
           continue;
         }
       if (!read_section (input, window, i, error))
-        return FALSE;
-      if ((window->delta_indicator & (1 << i))
-          && !mist_vcdiff_secondary_decode (secondary, window, i, error))
         return FALSE;
     }
   return TRUE;

@@ -1,0 +1,569 @@
+/* mist-vcdiff-apply.c: running one VCDIFF window's instructions into the output
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * The default code table and the address caches of RFC 3284 section 5, copies from the
+ * source or from output already written (VCD_TARGET), the Adler-32 check and the write.
+ */
+#include "mist-vcdiff-private.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Instruction types and the default code table (RFC 3284 sections 5.4 and 5.6). */
+enum
+{
+  INST_NOOP,
+  INST_ADD,
+  INST_RUN,
+  INST_COPY,
+};
+
+#define MODE_SAME_FIRST (2 + MIST_VCDIFF_NEAR_CACHE_SIZE)
+
+typedef struct
+{
+  guint8 type[2];
+  guint8 size[2];
+  guint8 mode[2];
+} CodeEntry;
+
+static CodeEntry code_table[256];
+
+static void
+set_entry (
+  guint index, guint8 type1, guint8 size1, guint8 mode1, guint8 type2, guint8 size2, guint8 mode2)
+{
+  code_table[index] = (CodeEntry){ { type1, type2 }, { size1, size2 }, { mode1, mode2 } };
+}
+
+static gpointer
+build_code_table (gpointer data)
+{
+  guint index = 0;
+
+  set_entry (index++, INST_RUN, 0, 0, INST_NOOP, 0, 0);
+  for (guint size = 0; size <= 17; size++)
+    set_entry (index++, INST_ADD, size, 0, INST_NOOP, 0, 0);
+  for (guint mode = 0; mode <= 8; mode++)
+    {
+      set_entry (index++, INST_COPY, 0, mode, INST_NOOP, 0, 0);
+      for (guint size = 4; size <= 18; size++)
+        set_entry (index++, INST_COPY, size, mode, INST_NOOP, 0, 0);
+    }
+  for (guint mode = 0; mode <= 5; mode++)
+    for (guint add = 1; add <= 4; add++)
+      for (guint copy = 4; copy <= 6; copy++)
+        set_entry (index++, INST_ADD, add, 0, INST_COPY, copy, mode);
+  for (guint mode = 6; mode <= 8; mode++)
+    for (guint add = 1; add <= 4; add++)
+      set_entry (index++, INST_ADD, add, 0, INST_COPY, 4, mode);
+  for (guint mode = 0; mode <= 8; mode++)
+    set_entry (index++, INST_COPY, 4, mode, INST_ADD, 1, 0);
+
+  g_assert (index == G_N_ELEMENTS (code_table));
+  return NULL;
+}
+
+/* Adler-32 as zlib defines it; 5552 is the longest run whose sums fit in 32 bits. */
+guint32
+mist_vcdiff_adler32 (guint32 adler, const guint8 *data, gsize length)
+{
+  guint32 a = adler & 0xffff;
+  guint32 b = adler >> 16;
+
+  while (length > 0)
+    {
+      gsize chunk = MIN (length, 5552);
+
+      length -= chunk;
+      while (chunk >= 8)
+        {
+          a += data[0];
+          b += a;
+          a += data[1];
+          b += a;
+          a += data[2];
+          b += a;
+          a += data[3];
+          b += a;
+          a += data[4];
+          b += a;
+          a += data[5];
+          b += a;
+          a += data[6];
+          b += a;
+          a += data[7];
+          b += a;
+          data += 8;
+          chunk -= 8;
+        }
+      while (chunk-- > 0)
+        {
+          a += *data++;
+          b += a;
+        }
+      a %= 65521;
+      b %= 65521;
+    }
+  return (b << 16) | a;
+}
+
+/* Where a window's COPY addresses below the segment length point: mapped memory, or a
+ * file read with pread (the source when it cannot be mapped, the output for VCD_TARGET). */
+typedef struct
+{
+  const guint8 *map;
+  int fd;
+  const char *file_name; /* for messages: "source file" or "output file" */
+  guint64 offset;
+  guint64 length;
+} Segment;
+
+static gboolean
+pread_all (int fd, guint8 *out, gsize length, guint64 offset, const char *what, GError **error)
+{
+  while (length > 0)
+    {
+      gssize count = pread (fd, out, MIN (length, (gsize)G_MAXSSIZE), offset);
+
+      if (count < 0 && errno == EINTR)
+        continue;
+      if (count < 0)
+        {
+          int saved_errno = errno;
+
+          g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved_errno),
+                       "Failed to read the %s at byte %" G_GUINT64_FORMAT ": %s", what, offset,
+                       g_strerror (saved_errno));
+          return FALSE;
+        }
+      if (count == 0)
+        {
+          g_set_error (error, MIST_ERROR, MIST_ERROR_WRONG_SOURCE,
+                       "The %s ends at byte %" G_GUINT64_FORMAT
+                       " although the patch copies from there; was it changed meanwhile?",
+                       what, offset);
+          return FALSE;
+        }
+      out += count;
+      offset += count;
+      length -= count;
+    }
+  return TRUE;
+}
+
+static gboolean
+write_all (int fd, const guint8 *data, gsize length, GError **error)
+{
+  while (length > 0)
+    {
+      gssize count = write (fd, data, MIN (length, (gsize)1 << 30));
+
+      if (count < 0 && errno == EINTR)
+        continue;
+      if (count < 0)
+        {
+          int saved_errno = errno;
+
+          if (saved_errno == ENOSPC || saved_errno == EDQUOT)
+            g_set_error (error, MIST_ERROR, MIST_ERROR_NO_SPACE,
+                         "Failed to write the patched file: %s", g_strerror (saved_errno));
+          else
+            g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved_errno),
+                         "Failed to write the patched file: %s", g_strerror (saved_errno));
+          return FALSE;
+        }
+      data += count;
+      length -= count;
+    }
+  return TRUE;
+}
+
+gboolean
+mist_vcdiff_applier_open (MistVcdiffApplier *applier, int source_fd, int output_fd, GError **error)
+{
+  static GOnce table_once = G_ONCE_INIT;
+  struct stat info;
+
+  g_once (&table_once, build_code_table, NULL);
+  applier->source_fd = source_fd;
+  applier->output_fd = output_fd;
+  if (source_fd < 0)
+    return TRUE;
+
+  if (fstat (source_fd, &info) != 0)
+    {
+      int saved_errno = errno;
+
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved_errno),
+                   "Failed to inspect the source file: %s", g_strerror (saved_errno));
+      return FALSE;
+    }
+  applier->have_source = TRUE;
+  applier->source_size = info.st_size;
+  if (!S_ISREG (info.st_mode) || info.st_size == 0 || (guint64)info.st_size > G_MAXSIZE)
+    return TRUE;
+
+  applier->source_map = mmap (NULL, info.st_size, PROT_READ, MAP_SHARED, source_fd, 0);
+  if (applier->source_map == MAP_FAILED)
+    {
+      g_debug ("Reading the source with pread: mmap failed: %s", g_strerror (errno));
+      applier->source_map = NULL;
+    }
+  return TRUE;
+}
+
+void
+mist_vcdiff_applier_clear (MistVcdiffApplier *applier)
+{
+  if (applier->source_map != NULL)
+    munmap (applier->source_map, applier->source_size);
+  applier->source_map = NULL;
+  g_clear_pointer (&applier->target, g_free);
+}
+
+/* Checks the window's copy segment against the source or the output written so far. */
+static gboolean
+applier_open_segment (MistVcdiffApplier *applier,
+                      const MistVcdiffWindow *window,
+                      Segment *segment,
+                      GError **error)
+{
+  memset (segment, 0, sizeof *segment);
+  segment->fd = -1;
+  segment->offset = window->segment_offset;
+  segment->length = window->segment_length;
+
+  if (window->indicator & MIST_VCD_TARGET)
+    {
+      if (segment->offset + segment->length > applier->output_size)
+        {
+          mist_vcdiff_set_window_error (error, MIST_ERROR_INVALID_DATA, window,
+                                        "VCD_TARGET segment ends at byte %" G_GUINT64_FORMAT
+                                        " but only %" G_GUINT64_FORMAT " bytes of output exist",
+                                        segment->offset + segment->length, applier->output_size);
+          return FALSE;
+        }
+      segment->fd = applier->output_fd;
+      segment->file_name = "output file";
+      return TRUE;
+    }
+
+  if (!(window->indicator & MIST_VCD_SOURCE))
+    return TRUE;
+
+  if (!applier->have_source)
+    {
+      mist_vcdiff_set_window_error (error, MIST_ERROR_WRONG_SOURCE, window,
+                                    "the patch copies from a source file but none was given");
+      return FALSE;
+    }
+  if (segment->offset + segment->length > applier->source_size)
+    {
+      mist_vcdiff_set_window_error (error, MIST_ERROR_WRONG_SOURCE, window,
+                                    "the patch reads source bytes up to %" G_GUINT64_FORMAT
+                                    " but the source file has %" G_GUINT64_FORMAT
+                                    " bytes; is it the file the patch was made from?",
+                                    segment->offset + segment->length, applier->source_size);
+      return FALSE;
+    }
+
+  if (applier->source_map == NULL)
+    {
+      segment->fd = applier->source_fd;
+      segment->file_name = "source file";
+      return TRUE;
+    }
+
+  segment->map = applier->source_map + segment->offset;
+  if (segment->length > 0)
+    {
+      guintptr page = sysconf (_SC_PAGESIZE);
+      guintptr start = (guintptr)segment->map & ~(page - 1);
+
+      madvise ((void *)start, (guintptr)segment->map + segment->length - start, MADV_WILLNEED);
+    }
+  return TRUE;
+}
+
+static inline gboolean
+decode_address (MistVcdiffApplier *applier,
+                guint mode,
+                guint64 here,
+                const guint8 **cursor,
+                const guint8 *end,
+                guint64 *address)
+{
+  guint64 value;
+  guint64 result;
+
+  if (mode >= MODE_SAME_FIRST)
+    {
+      if (*cursor >= end)
+        return FALSE;
+      result = applier->same[(mode - MODE_SAME_FIRST) * 256 + *(*cursor)++];
+    }
+  else
+    {
+      if (!mist_vcdiff_decode_varint (cursor, end, &value))
+        return FALSE;
+      if (mode == 0)
+        result = value;
+      else if (mode == 1)
+        result = here - value; /* checked by the caller: a wrap makes it >= here */
+      else
+        result = applier->near[mode - 2] + value;
+    }
+
+  applier->near[applier->near_next] = result;
+  applier->near_next = (applier->near_next + 1) % MIST_VCDIFF_NEAR_CACHE_SIZE;
+  applier->same[result % (MIST_VCDIFF_SAME_CACHE_SIZE * 256)] = result;
+  *address = result;
+  return TRUE;
+}
+
+/* Copies length bytes from target offset from to target offset to, where from < to. The
+ * ranges may overlap, which repeats the bytes between them (a run of a pattern). */
+static inline void
+copy_within_target (guint8 *target, gsize from, gsize to, gsize length)
+{
+  if (from + length <= to)
+    {
+      memcpy (target + to, target + from, length);
+      return;
+    }
+  /* Each step copies the whole period written so far, so the chunks double. */
+  while (length > 0)
+    {
+      gsize chunk = MIN (length, to - from);
+
+      memcpy (target + to, target + from, chunk);
+      to += chunk;
+      length -= chunk;
+    }
+}
+
+static gboolean
+copy_from_segment (
+  const Segment *segment, guint8 *out, guint64 address, gsize length, GError **error)
+{
+  if (segment->map != NULL)
+    {
+      memcpy (out, segment->map + address, length);
+      return TRUE;
+    }
+  return pread_all (segment->fd, out, length, segment->offset + address, segment->file_name, error);
+}
+
+typedef struct
+{
+  const guint8 *start;
+  const guint8 *cursor;
+  const guint8 *end;
+} Cursor;
+
+static void
+cursor_init (Cursor *cursor, const MistVcdiffWindow *window, MistVcdiffSectionKind kind)
+{
+  static const guint8 empty[1];
+
+  /* An empty section has no buffer, and NULL + 0 is undefined behaviour in C. */
+  cursor->start = window->section[kind] != NULL ? window->section[kind] : empty;
+  cursor->cursor = cursor->start;
+  cursor->end = cursor->start + window->section_size[kind];
+}
+
+/* Runs the window's instructions into applier->target. */
+static gboolean
+execute_window (MistVcdiffApplier *applier,
+                const MistVcdiffWindow *window,
+                const Segment *segment,
+                GError **error)
+{
+  guint8 *target = applier->target;
+  guint64 target_length = window->target_length;
+  guint64 segment_length = segment->length;
+  guint64 position = 0;
+  Cursor inst;
+  Cursor data;
+  Cursor addr;
+
+  cursor_init (&inst, window, MIST_VCDIFF_SECTION_INST);
+  cursor_init (&data, window, MIST_VCDIFF_SECTION_DATA);
+  cursor_init (&addr, window, MIST_VCDIFF_SECTION_ADDR);
+  memset (applier->near, 0, sizeof applier->near);
+  memset (applier->same, 0, sizeof applier->same);
+  applier->near_next = 0;
+
+  while (inst.cursor < inst.end)
+    {
+      gsize opcode_offset = inst.cursor - inst.start;
+      const CodeEntry *entry = &code_table[*inst.cursor++];
+
+      for (guint half = 0; half < 2; half++)
+        {
+          guint type = entry->type[half];
+          guint64 size = entry->size[half];
+
+          if (type == INST_NOOP)
+            continue;
+          if (size == 0 && !mist_vcdiff_decode_varint (&inst.cursor, inst.end, &size))
+            {
+              mist_vcdiff_set_window_error (error, MIST_ERROR_INVALID_DATA, window,
+                                            "the size of the instruction at byte %" G_GSIZE_FORMAT
+                                            " of the instructions section is truncated or invalid",
+                                            opcode_offset);
+              return FALSE;
+            }
+          if (size > target_length - position)
+            {
+              mist_vcdiff_set_window_error (error, MIST_ERROR_INVALID_DATA, window,
+                                            "the instruction at byte %" G_GSIZE_FORMAT
+                                            " of the instructions section writes %" G_GUINT64_FORMAT
+                                            " bytes at offset %" G_GUINT64_FORMAT
+                                            ", past the target window length %" G_GUINT64_FORMAT,
+                                            opcode_offset, size, position, target_length);
+              return FALSE;
+            }
+
+          if (type == INST_ADD)
+            {
+              if (size > (guint64)(data.end - data.cursor))
+                {
+                  mist_vcdiff_set_window_error (
+                    error, MIST_ERROR_INVALID_DATA, window,
+                    "ADD of %" G_GUINT64_FORMAT " bytes at byte %" G_GSIZE_FORMAT
+                    " of the instructions section runs past the data section",
+                    size, opcode_offset);
+                  return FALSE;
+                }
+              memcpy (target + position, data.cursor, size);
+              data.cursor += size;
+            }
+          else if (type == INST_RUN)
+            {
+              if (data.cursor >= data.end)
+                {
+                  mist_vcdiff_set_window_error (
+                    error, MIST_ERROR_INVALID_DATA, window,
+                    "RUN at byte %" G_GSIZE_FORMAT
+                    " of the instructions section runs past the data section",
+                    opcode_offset);
+                  return FALSE;
+                }
+              memset (target + position, *data.cursor++, size);
+            }
+          else
+            {
+              guint64 here = segment_length + position;
+              guint64 address;
+              guint64 from_segment = 0;
+
+              if (!decode_address (applier, entry->mode[half], here, &addr.cursor, addr.end,
+                                   &address))
+                {
+                  mist_vcdiff_set_window_error (
+                    error, MIST_ERROR_INVALID_DATA, window,
+                    "the address of the COPY at byte %" G_GSIZE_FORMAT
+                    " of the instructions section is truncated or invalid",
+                    opcode_offset);
+                  return FALSE;
+                }
+              if (address >= here)
+                {
+                  mist_vcdiff_set_window_error (
+                    error, MIST_ERROR_INVALID_DATA, window,
+                    "the COPY at byte %" G_GSIZE_FORMAT
+                    " of the instructions section reads address %" G_GUINT64_FORMAT
+                    ", which is not before the current address %" G_GUINT64_FORMAT,
+                    opcode_offset, address, here);
+                  return FALSE;
+                }
+              if (address < segment_length)
+                {
+                  from_segment = MIN (size, segment_length - address);
+                  if (!copy_from_segment (segment, target + position, address, from_segment, error))
+                    {
+                      g_prefix_error (error, "VCDIFF window %" G_GUINT64_FORMAT ": ",
+                                      window->number);
+                      return FALSE;
+                    }
+                }
+              if (from_segment < size)
+                {
+                  /* The rest comes from the target window, which starts at address
+                   * segment_length; a copy that started in the segment continues at 0. */
+                  guint64 from = address + from_segment - segment_length;
+
+                  copy_within_target (target, from, position + from_segment, size - from_segment);
+                }
+            }
+          position += size;
+        }
+    }
+
+  if (position != target_length)
+    {
+      mist_vcdiff_set_window_error (error, MIST_ERROR_INVALID_DATA, window,
+                                    "the instructions produce %" G_GUINT64_FORMAT
+                                    " bytes but the target window length is %" G_GUINT64_FORMAT,
+                                    position, target_length);
+      return FALSE;
+    }
+  if (data.cursor != data.end || addr.cursor != addr.end)
+    {
+      mist_vcdiff_set_window_error (
+        error, MIST_ERROR_INVALID_DATA, window,
+        "%" G_GSIZE_FORMAT " bytes of the data section and %" G_GSIZE_FORMAT
+        " bytes of the addresses section are left unused",
+        (gsize)(data.end - data.cursor), (gsize)(addr.end - addr.cursor));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+mist_vcdiff_applier_apply_window (MistVcdiffApplier *applier,
+                                  const MistVcdiffWindow *window,
+                                  GError **error)
+{
+  Segment segment;
+
+  if (!applier_open_segment (applier, window, &segment, error))
+    return FALSE;
+
+  if (applier->target == NULL || applier->target_capacity < window->target_length)
+    {
+      g_free (applier->target);
+      applier->target_capacity = MAX (window->target_length, 1);
+      applier->target = g_malloc (applier->target_capacity);
+    }
+
+  if (!execute_window (applier, window, &segment, error))
+    return FALSE;
+
+  if (window->indicator & MIST_VCD_ADLER32)
+    {
+      guint32 actual = mist_vcdiff_adler32 (1, applier->target, window->target_length);
+
+      if (actual != window->adler32)
+        {
+          mist_vcdiff_set_window_error (
+            error, MIST_ERROR_CHECKSUM_MISMATCH, window,
+            "the Adler-32 of the %" G_GUINT64_FORMAT
+            " target bytes is %08x, the patch expects %08x; the source file "
+            "is probably not the one the patch was made from",
+            window->target_length, actual, window->adler32);
+          return FALSE;
+        }
+    }
+
+  if (!write_all (applier->output_fd, applier->target, window->target_length, error))
+    return FALSE;
+  applier->output_size += window->target_length;
+  return TRUE;
+}
