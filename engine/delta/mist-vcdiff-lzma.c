@@ -80,12 +80,20 @@ mist_vcdiff_secondary_decode (MistVcdiffSecondary *secondary,
                               GError **error)
 {
   const guint8 *cursor = window->section[kind];
-  const guint8 *end = cursor + window->section_size[kind];
+  const guint8 *end;
   MistVcdiffBuffer *out = &window->decoded[kind];
   lzma_stream *stream = &secondary->stream[kind];
   guint64 size;
   lzma_ret code;
 
+  /* An empty section has no buffer, so check before any pointer arithmetic. */
+  if (window->section_size[kind] == 0)
+    {
+      set_section_error (error, MIST_ERROR_INVALID_DATA, window, kind,
+                         "the compressed section is empty");
+      return FALSE;
+    }
+  end = cursor + window->section_size[kind];
   if (!mist_vcdiff_decode_varint (&cursor, end, &size))
     {
       set_section_error (error, MIST_ERROR_INVALID_DATA, window, kind,

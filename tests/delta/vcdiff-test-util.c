@@ -8,6 +8,7 @@
 #include "mist-hash.h"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <string.h>
 #include <glib/gstdio.h>
 #include <unistd.h>
@@ -191,4 +192,44 @@ test_vcdiff_apply (const char *source, const char *patch, const char *output, GE
   close (patch_fd);
   close (output_fd);
   return ok;
+}
+
+static int
+memfd_with (const char *name, const guint8 *data, gsize length)
+{
+  int fd = memfd_create (name, MFD_CLOEXEC);
+
+  g_assert_cmpint (fd, >=, 0);
+  if (length > 0)
+    g_assert_cmpint (write (fd, data, length), ==, (gssize)length);
+  g_assert_cmpint (lseek (fd, 0, SEEK_SET), ==, 0);
+  return fd;
+}
+
+GBytes *
+test_vcdiff_apply_bytes (const guint8 *source,
+                         gsize source_length,
+                         const guint8 *patch,
+                         gsize patch_length,
+                         GError **error)
+{
+  int source_fd = source != NULL ? memfd_with ("source", source, source_length) : -1;
+  int patch_fd = memfd_with ("patch", patch, patch_length);
+  int output_fd = memfd_with ("output", NULL, 0);
+  GBytes *result = NULL;
+
+  if (mist_vcdiff_apply_fd (source_fd, patch_fd, output_fd, NULL, NULL, NULL, error))
+    {
+      off_t size = lseek (output_fd, 0, SEEK_END);
+      guint8 *data = g_malloc (MAX (size, 1));
+
+      g_assert_cmpint (pread (output_fd, data, size, 0), ==, size);
+      result = g_bytes_new_take (data, size);
+    }
+
+  if (source_fd >= 0)
+    close (source_fd);
+  close (patch_fd);
+  close (output_fd);
+  return result;
 }

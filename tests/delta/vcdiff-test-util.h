@@ -32,4 +32,12 @@ void test_xdelta3_encode (const char *const *options,
 gboolean
 test_vcdiff_apply (const char *source, const char *patch, const char *output, GError **error);
 
+/* Applies an in-memory patch to an in-memory source (NULL for none) through memfds.
+ * Returns the output, or NULL with error set. */
+GBytes *test_vcdiff_apply_bytes (const guint8 *source,
+                                 gsize source_length,
+                                 const guint8 *patch,
+                                 gsize patch_length,
+                                 GError **error);
+
 G_END_DECLS
