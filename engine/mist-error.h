@@ -30,6 +30,7 @@ G_BEGIN_DECLS
  * @MIST_ERROR_CERTIFICATE: the server's TLS certificate is not trusted
  * @MIST_ERROR_BUSY: the object is in use, for example a game that is running
  * @MIST_ERROR_CONFLICT: the request conflicts with the current state
+ * @MIST_ERROR_NO_KEYRING: no Secret Service is running, so a secret cannot be stored
  *
  * Codes the client acts on. Messages carry the failing value and what to do next.
  */
@@ -52,10 +53,21 @@ typedef enum
   MIST_ERROR_CERTIFICATE,
   MIST_ERROR_BUSY,
   MIST_ERROR_CONFLICT,
+  MIST_ERROR_NO_KEYRING,
 } MistError;
 
 GQuark mist_error_quark (void);
 
 const char *mist_error_code_to_string (MistError code);
+
+/* Seconds the server asked to wait (Retry-After) before the request may be sent again;
+ * 0 when the error is not in the MIST_ERROR domain or carries no wait time. */
+guint mist_error_get_retry_after (const GError *error);
+void mist_error_set_retry_after (GError *error, guint seconds);
+
+/* Whether the same request may succeed when sent again later (a 5xx reply, a timeout, a
+ * dropped connection); FALSE for errors outside the MIST_ERROR domain. */
+gboolean mist_error_is_transient (const GError *error);
+void mist_error_set_transient (GError *error, gboolean transient);
 
 G_END_DECLS

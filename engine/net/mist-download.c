@@ -1,0 +1,386 @@
+/* mist-download.c
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include "mist-download.h"
+#include "mist-downloader-private.h"
+
+#define NOTIFY_INTERVAL_MS 100
+/* The speed is the bytes received over this many notify intervals (2 s). */
+#define SPEED_SAMPLES 20
+
+typedef struct
+{
+  MistDownload *download; /* unowned: a running task holds a reference */
+  char *object_id;
+  char *uri;
+  guint64 size;
+  guint64 on_disk;
+  gboolean done;
+} Entry;
+
+struct _MistDownload
+{
+  GObject parent_instance;
+
+  MistDownloader *downloader; /* owned */
+  GPtrArray *entries;         /* Entry *, owned */
+  GHashTable *by_id;          /* object id → Entry *, unowned */
+
+  GTask *task;                /* owned while running */
+  GCancellable *cancellable;  /* owned while running: cancels the remaining objects */
+  guint n_running;
+  GError *first_error;
+
+  guint64 bytes_done;
+  guint64 bytes_total;
+  guint n_done;
+  guint64 speed;
+  gint64 samples[SPEED_SAMPLES]; /* bytes_done at each tick, ring buffer */
+  guint n_samples;
+  GSource *tick; /* owned while running */
+};
+
+G_DEFINE_FINAL_TYPE (MistDownload, mist_download, G_TYPE_OBJECT)
+
+enum
+{
+  PROP_0,
+  PROP_BYTES_DONE,
+  PROP_BYTES_TOTAL,
+  PROP_N_OBJECTS,
+  PROP_N_OBJECTS_DONE,
+  PROP_SPEED,
+  PROP_ETA,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+static void
+entry_free (gpointer data)
+{
+  Entry *entry = data;
+
+  g_free (entry->object_id);
+  g_free (entry->uri);
+  g_free (entry);
+}
+
+static void
+remove_tick (MistDownload *self)
+{
+  if (self->tick != NULL)
+    {
+      g_source_destroy (self->tick);
+      g_clear_pointer (&self->tick, g_source_unref);
+    }
+}
+
+static void
+mist_download_dispose (GObject *object)
+{
+  MistDownload *self = MIST_DOWNLOAD (object);
+
+  remove_tick (self);
+  g_clear_object (&self->downloader);
+  G_OBJECT_CLASS (mist_download_parent_class)->dispose (object);
+}
+
+static void
+mist_download_finalize (GObject *object)
+{
+  MistDownload *self = MIST_DOWNLOAD (object);
+
+  g_ptr_array_unref (self->entries);
+  g_hash_table_unref (self->by_id);
+  g_clear_error (&self->first_error);
+  G_OBJECT_CLASS (mist_download_parent_class)->finalize (object);
+}
+
+static void
+mist_download_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
+{
+  MistDownload *self = MIST_DOWNLOAD (object);
+
+  switch (prop_id)
+    {
+    case PROP_BYTES_DONE:
+      g_value_set_uint64 (value, self->bytes_done);
+      break;
+    case PROP_BYTES_TOTAL:
+      g_value_set_uint64 (value, self->bytes_total);
+      break;
+    case PROP_N_OBJECTS:
+      g_value_set_uint (value, self->entries->len);
+      break;
+    case PROP_N_OBJECTS_DONE:
+      g_value_set_uint (value, self->n_done);
+      break;
+    case PROP_SPEED:
+      g_value_set_uint64 (value, self->speed);
+      break;
+    case PROP_ETA:
+      g_value_set_int64 (value, mist_download_get_eta (self));
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+mist_download_class_init (MistDownloadClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GParamFlags flags = G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS;
+
+  object_class->dispose = mist_download_dispose;
+  object_class->finalize = mist_download_finalize;
+  object_class->get_property = mist_download_get_property;
+
+  properties[PROP_BYTES_DONE] = g_param_spec_uint64 ("bytes-done", NULL, NULL, 0, G_MAXUINT64,
+                                                     0, flags);
+  properties[PROP_BYTES_TOTAL] = g_param_spec_uint64 ("bytes-total", NULL, NULL, 0,
+                                                      G_MAXUINT64, 0, flags);
+  properties[PROP_N_OBJECTS] = g_param_spec_uint ("n-objects", NULL, NULL, 0, G_MAXUINT, 0,
+                                                  flags);
+  properties[PROP_N_OBJECTS_DONE] = g_param_spec_uint ("n-objects-done", NULL, NULL, 0,
+                                                       G_MAXUINT, 0, flags);
+  properties[PROP_SPEED] = g_param_spec_uint64 ("speed", NULL, NULL, 0, G_MAXUINT64, 0, flags);
+  properties[PROP_ETA] = g_param_spec_int64 ("eta", NULL, NULL, -1, G_MAXINT64, -1, flags);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+}
+
+static void
+mist_download_init (MistDownload *self)
+{
+  self->entries = g_ptr_array_new_with_free_func (entry_free);
+  self->by_id = g_hash_table_new (g_str_hash, g_str_equal);
+}
+
+MistDownload *
+mist_download_new (MistDownloader *downloader)
+{
+  MistDownload *self;
+
+  g_return_val_if_fail (MIST_IS_DOWNLOADER (downloader), NULL);
+
+  self = g_object_new (MIST_TYPE_DOWNLOAD, NULL);
+  self->downloader = g_object_ref (downloader);
+  return self;
+}
+
+void
+mist_download_add_object (MistDownload *self,
+                          const char *object_id,
+                          const char *uri,
+                          guint64 size)
+{
+  Entry *entry;
+
+  g_return_if_fail (MIST_IS_DOWNLOAD (self));
+  g_return_if_fail (self->task == NULL);
+
+  if (g_hash_table_contains (self->by_id, object_id))
+    return;
+
+  entry = g_new0 (Entry, 1);
+  entry->download = self;
+  entry->object_id = g_strdup (object_id);
+  entry->uri = g_strdup (uri);
+  entry->size = size;
+  g_ptr_array_add (self->entries, entry);
+  g_hash_table_insert (self->by_id, entry->object_id, entry);
+  self->bytes_total += size;
+}
+
+static void
+notify_progress (MistDownload *self)
+{
+  GObject *object = G_OBJECT (self);
+
+  g_object_freeze_notify (object);
+  g_object_notify_by_pspec (object, properties[PROP_BYTES_DONE]);
+  g_object_notify_by_pspec (object, properties[PROP_N_OBJECTS_DONE]);
+  g_object_notify_by_pspec (object, properties[PROP_SPEED]);
+  g_object_notify_by_pspec (object, properties[PROP_ETA]);
+  g_object_thaw_notify (object);
+}
+
+static gboolean
+on_tick (gpointer data)
+{
+  MistDownload *self = data;
+  guint slot = self->n_samples % SPEED_SAMPLES;
+  guint n = MIN (self->n_samples, SPEED_SAMPLES);
+
+  /* samples[slot] is the oldest sample once the ring is full. */
+  if (n > 0)
+    {
+      guint oldest = self->n_samples >= SPEED_SAMPLES ? slot : 0;
+      gint64 received = (gint64) self->bytes_done - self->samples[oldest];
+
+      self->speed = (guint64) MAX (0, received) * 1000 / ((guint64) n * NOTIFY_INTERVAL_MS);
+    }
+  self->samples[slot] = (gint64) self->bytes_done;
+  self->n_samples++;
+  notify_progress (self);
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+on_object_progress (const char *object_id, guint64 bytes_on_disk, gpointer data)
+{
+  MistDownload *self = data;
+  Entry *entry = g_hash_table_lookup (self->by_id, object_id);
+
+  self->bytes_done = self->bytes_done - entry->on_disk + bytes_on_disk;
+  entry->on_disk = bytes_on_disk;
+}
+
+static void
+download_complete (MistDownload *self)
+{
+  g_autoptr (GTask) task = g_steal_pointer (&self->task);
+
+  remove_tick (self);
+  g_clear_object (&self->cancellable);
+  self->speed = 0;
+  notify_progress (self);
+
+  if (self->first_error != NULL)
+    g_task_return_error (task, g_steal_pointer (&self->first_error));
+  else
+    g_task_return_boolean (task, TRUE);
+}
+
+static void
+on_object_fetched (GObject *source, GAsyncResult *result, gpointer data)
+{
+  Entry *entry = data;
+  g_autoptr (MistDownload) self = g_object_ref (entry->download);
+  GError *error = NULL;
+
+  if (mist_downloader_fetch_finish (MIST_DOWNLOADER (source), result, &error))
+    {
+      entry->done = TRUE;
+      self->n_done++;
+      self->bytes_done = self->bytes_done - entry->on_disk + entry->size;
+      entry->on_disk = entry->size;
+    }
+  else if (self->first_error == NULL)
+    {
+      /* The first failure decides the result; the others see it as a cancellation. */
+      self->first_error = error;
+      g_cancellable_cancel (self->cancellable);
+    }
+  else
+    {
+      g_error_free (error);
+    }
+
+  if (--self->n_running == 0)
+    download_complete (self);
+}
+
+void
+mist_download_run_async (MistDownload *self,
+                         GCancellable *cancellable,
+                         GAsyncReadyCallback callback,
+                         gpointer user_data)
+{
+  g_return_if_fail (MIST_IS_DOWNLOAD (self));
+  g_return_if_fail (self->task == NULL);
+
+  self->task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (self->task, mist_download_run_async);
+  self->cancellable = g_cancellable_new ();
+  if (cancellable != NULL)
+    g_signal_connect_object (cancellable, "cancelled", G_CALLBACK (g_cancellable_cancel),
+                             self->cancellable, G_CONNECT_SWAPPED);
+  g_clear_error (&self->first_error);
+  self->n_done = 0;
+  self->bytes_done = 0;
+  self->n_samples = 0;
+
+  if (self->entries->len == 0)
+    {
+      download_complete (self);
+      return;
+    }
+
+  self->tick = g_timeout_source_new (NOTIFY_INTERVAL_MS);
+  g_source_set_callback (self->tick, on_tick, self, NULL);
+  g_source_attach (self->tick, g_task_get_context (self->task));
+  self->n_running = self->entries->len;
+  for (guint i = 0; i < self->entries->len; i++)
+    {
+      Entry *entry = g_ptr_array_index (self->entries, i);
+
+      entry->done = FALSE;
+      entry->on_disk = mist_downloader_get_partial_size (self->downloader, entry->object_id);
+      self->bytes_done += entry->on_disk;
+    }
+  for (guint i = 0; i < self->entries->len; i++)
+    {
+      Entry *entry = g_ptr_array_index (self->entries, i);
+
+      mist_downloader_fetch_async (self->downloader, entry->object_id, entry->uri,
+                                   entry->size, on_object_progress, self, self->cancellable,
+                                   on_object_fetched, entry);
+    }
+}
+
+gboolean
+mist_download_run_finish (MistDownload *self, GAsyncResult *result, GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+guint64
+mist_download_get_bytes_done (MistDownload *self)
+{
+  g_return_val_if_fail (MIST_IS_DOWNLOAD (self), 0);
+  return self->bytes_done;
+}
+
+guint64
+mist_download_get_bytes_total (MistDownload *self)
+{
+  g_return_val_if_fail (MIST_IS_DOWNLOAD (self), 0);
+  return self->bytes_total;
+}
+
+guint
+mist_download_get_n_objects (MistDownload *self)
+{
+  g_return_val_if_fail (MIST_IS_DOWNLOAD (self), 0);
+  return self->entries->len;
+}
+
+guint
+mist_download_get_n_objects_done (MistDownload *self)
+{
+  g_return_val_if_fail (MIST_IS_DOWNLOAD (self), 0);
+  return self->n_done;
+}
+
+guint64
+mist_download_get_speed (MistDownload *self)
+{
+  g_return_val_if_fail (MIST_IS_DOWNLOAD (self), 0);
+  return self->speed;
+}
+
+gint64
+mist_download_get_eta (MistDownload *self)
+{
+  g_return_val_if_fail (MIST_IS_DOWNLOAD (self), -1);
+
+  if (self->bytes_done >= self->bytes_total)
+    return 0;
+  if (self->speed == 0)
+    return -1;
+  return (gint64) ((self->bytes_total - self->bytes_done + self->speed - 1) / self->speed);
+}
