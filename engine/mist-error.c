@@ -21,7 +21,7 @@ mist_error_get_private (const GError *error)
   const gsize alignment = 2 * sizeof (gsize);
   const gsize offset = (sizeof (MistErrorPrivate) + (alignment - 1)) & -alignment;
 
-  return (MistErrorPrivate *) (((guint8 *) error) - offset);
+  return (MistErrorPrivate *) (void *) (((guint8 *) error) - offset);
 }
 
 static void

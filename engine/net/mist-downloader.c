@@ -1014,7 +1014,6 @@ mist_downloader_fetch_async (MistDownloader *self,
                              gpointer user_data)
 {
   g_autoptr (GTask) task = NULL;
-  g_autoptr (GError) error = NULL;
   Transfer *transfer;
 
   g_return_if_fail (MIST_IS_DOWNLOADER (self));
