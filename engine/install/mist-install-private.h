@@ -1,0 +1,30 @@
+/* mist-install-private.h: helpers shared by the install files
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#pragma once
+
+#include "mist-install.h"
+
+G_BEGIN_DECLS
+
+void install_report (MistInstallProgressFunc progress, gpointer user_data, const MistInstallProgress *state);
+
+/* Opens the install folder (an absolute path), creating it when create is TRUE. */
+int install_open_root (const char *install_path, gboolean create, GError **error);
+
+/* Records manifest as the installed version and deletes journal entry journal_id (when not
+ * 0), in one database transaction. */
+gboolean install_record (MistStateDb *db,
+                         const char *game_id,
+                         gint64 ordinal,
+                         const char *version_name,
+                         const char *install_path,
+                         MistManifest *manifest,
+                         gint64 journal_id,
+                         GError **error);
+
+/* Replays the commit of entry (state COMMITTING) from wherever it stopped. */
+gboolean install_roll_forward (MistStateDb *db, const MistJournalEntry *entry, GError **error);
+
+G_END_DECLS

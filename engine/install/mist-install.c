@@ -1,0 +1,769 @@
+/* mist-install.c: staging, the journaled commit and recovery
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * Staged files are named by their content hash: INSTALL/.mist-staging/<sha256>. A file is
+ * built as tmp-<sha256>, hashed, flushed and only then renamed to its final staged name,
+ * so a staged name always means a complete, verified file, and a resume skips it.
+ *
+ * The commit marks the journal entry COMMITTING (a durable SQLite write), deletes the
+ * files the new version drops, renames each staged file into place in path order, and
+ * records the new version in the database last, in the same SQLite transaction that
+ * deletes the journal entry. Each step is idempotent given the staging folder, so
+ * recovery replays the whole commit after a crash at any point.
+ */
+#include "mist-install.h"
+#include "mist-delta.h"
+#include "mist-error.h"
+#include "mist-fault.h"
+#include "mist-hash.h"
+#include "mist-install-fs.h"
+#include "mist-install-private.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define FILE_MODE(executable) ((executable) ? 0755 : 0644)
+
+typedef struct
+{
+  MistStateDb *db;
+  const MistInstallRequest *request;
+  int root_fd;
+  int staging_fd;
+  GPtrArray *missing;        /* MistPlanObject */
+  GHashTable *missing_ids;   /* object id set, to list each once */
+  MistInstallProgressFunc progress;
+  gpointer user_data;
+  MistInstallProgress state;
+  GCancellable *cancellable;
+} ApplyContext;
+
+void
+install_report (MistInstallProgressFunc progress, gpointer user_data, const MistInstallProgress *state)
+{
+  if (progress != NULL)
+    progress (state, user_data);
+}
+
+int
+install_open_root (const char *install_path, gboolean create, GError **error)
+{
+  int fd;
+
+  if (!g_path_is_absolute (install_path))
+    {
+      g_set_error (error, MIST_ERROR, MIST_ERROR_INVALID_PATH,
+                   "Install folder %s is not an absolute path", install_path);
+      return -1;
+    }
+  if (create && g_mkdir_with_parents (install_path, 0755) != 0)
+    {
+      install_fs_set_error (error, errno, "create the install folder", install_path);
+      return -1;
+    }
+  fd = open (install_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0)
+    install_fs_set_error (error, errno, "open the install folder", install_path);
+  return fd;
+}
+
+static int
+open_staging (int root_fd, gboolean create, GError **error)
+{
+  int fd;
+
+  if (create && mkdirat (root_fd, MIST_INSTALL_STAGING_DIR, 0700) != 0 && errno != EEXIST)
+    {
+      install_fs_set_error (error, errno, "create", MIST_INSTALL_STAGING_DIR);
+      return -1;
+    }
+  fd = openat (root_fd, MIST_INSTALL_STAGING_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0)
+    install_fs_set_error (error, errno, "open", MIST_INSTALL_STAGING_DIR);
+  return fd;
+}
+
+static gboolean
+staged_exists (int staging_fd, const char *sha256)
+{
+  struct stat info;
+
+  return fstatat (staging_fd, sha256, &info, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG (info.st_mode);
+}
+
+/* Hashes fd and compares with the expected hash; MIST_ERROR_CHECKSUM_MISMATCH otherwise. */
+static gboolean
+check_hash (int fd, const char *expected, const char *path, GCancellable *cancellable, GError **error)
+{
+  g_autofree char *actual = mist_sha256_hex_fd (fd, NULL, NULL, cancellable, error);
+
+  if (actual == NULL)
+    return FALSE;
+  if (strcmp (actual, expected) != 0)
+    {
+      g_set_error (error, MIST_ERROR, MIST_ERROR_CHECKSUM_MISMATCH,
+                   "%s has SHA-256 %s, expected %s", path, actual, expected);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static int
+open_object (ApplyContext *context, const char *object_id, GError **error)
+{
+  g_autofree char *path = g_build_filename (context->request->objects_dir, object_id, NULL);
+  int fd = open (path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+
+  if (fd < 0)
+    {
+      if (errno == ENOENT)
+        g_set_error (error, MIST_ERROR, MIST_ERROR_NOT_FOUND, "Object %s is not downloaded", object_id);
+      else
+        install_fs_set_error (error, errno, "open object", path);
+    }
+  return fd;
+}
+
+static gboolean
+object_present (ApplyContext *context, const char *object_id)
+{
+  g_autofree char *path = g_build_filename (context->request->objects_dir, object_id, NULL);
+
+  return g_file_test (path, G_FILE_TEST_IS_REGULAR);
+}
+
+static void
+add_missing (ApplyContext *context, const char *object_id, guint64 size, gboolean is_delta)
+{
+  MistPlanObject *object;
+
+  if (!g_hash_table_add (context->missing_ids, g_strdup (object_id)))
+    return;
+  object = g_new0 (MistPlanObject, 1);
+  object->object_id = g_strdup (object_id);
+  object->size = size;
+  object->is_delta = is_delta;
+  g_ptr_array_add (context->missing, object);
+}
+
+static int
+create_temporary (int staging_fd, const char *name, GError **error)
+{
+  int fd = openat (staging_fd, name, O_RDWR | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+
+  if (fd < 0)
+    install_fs_set_error (error, errno, "create staged file", name);
+  return fd;
+}
+
+static gboolean
+stage_by_copy (ApplyContext *context, const MistPlanFile *file, int out_fd, GError **error)
+{
+  int in_fd = install_fs_open_read (context->root_fd, file->copy_from, error);
+  gboolean ok;
+
+  if (in_fd < 0)
+    return FALSE;
+  ok = install_fs_copy (in_fd, out_fd, context->cancellable, error);
+  close (in_fd);
+  return ok;
+}
+
+static gboolean
+stage_by_full_object (ApplyContext *context, const MistPlanFile *file, int out_fd, GError **error)
+{
+  int object_fd = open_object (context, file->object_id, error);
+  gboolean ok;
+
+  if (object_fd < 0)
+    return FALSE;
+  ok = install_fs_unpack_zstd (object_fd, out_fd, context->cancellable, error);
+  close (object_fd);
+  if (!ok)
+    g_prefix_error (error, "Object %s: ", file->object_id);
+  return ok;
+}
+
+/* Applies the file's deltas in order, each result into its own temporary file that is
+ * checked against the delta's target hash before it serves as the next source. */
+static gboolean
+stage_by_deltas (ApplyContext *context, const MistPlanFile *file, int out_fd, GError **error)
+{
+  int source_fd = install_fs_open_read (context->root_fd, file->source_path, error);
+  g_autofree char *previous_name = NULL;
+  gboolean ok = TRUE;
+
+  if (source_fd < 0)
+    return FALSE;
+
+  for (guint i = 0; ok && i < file->deltas->len; i++)
+    {
+      const MistPlanDelta *delta = g_ptr_array_index (file->deltas, i);
+      gboolean last = i + 1 == file->deltas->len;
+      g_autofree char *step_name = g_strdup_printf ("tmp-%s-step-%u", file->sha256, i);
+      int patch_fd = open_object (context, delta->object_id, error);
+      int step_fd = -1;
+
+      if (patch_fd < 0)
+        {
+          ok = FALSE;
+          break;
+        }
+      step_fd = last ? out_fd : create_temporary (context->staging_fd, step_name, error);
+      ok = step_fd >= 0 &&
+           mist_delta_apply_fd (source_fd, patch_fd, step_fd, NULL, NULL, context->cancellable, error) &&
+           check_hash (step_fd, delta->target_sha256, file->path, context->cancellable, error);
+      close (patch_fd);
+      close (source_fd);
+      source_fd = -1;
+      if (previous_name != NULL)
+        unlinkat (context->staging_fd, previous_name, 0);
+      g_clear_pointer (&previous_name, g_free);
+      if (!last && step_fd >= 0)
+        {
+          source_fd = step_fd;
+          previous_name = g_steal_pointer (&step_name);
+        }
+    }
+
+  if (source_fd >= 0 && source_fd != out_fd)
+    close (source_fd);
+  if (previous_name != NULL)
+    unlinkat (context->staging_fd, previous_name, 0);
+  return ok;
+}
+
+/* Builds file into tmp-<sha256>, verifies it and renames it to <sha256>. */
+static gboolean
+stage_file (ApplyContext *context, MistPlanFile *file, GError **error)
+{
+  g_autofree char *temporary = g_strconcat ("tmp-", file->sha256, NULL);
+  g_autoptr (GError) local_error = NULL;
+  int out_fd;
+  gboolean built = FALSE;
+
+  out_fd = create_temporary (context->staging_fd, temporary, error);
+  if (out_fd < 0)
+    return FALSE;
+
+  if (file->copy_from != NULL)
+    built = stage_by_copy (context, file, out_fd, &local_error);
+  else if (file->deltas->len > 0)
+    built = stage_by_deltas (context, file, out_fd, &local_error);
+
+  if ((file->copy_from != NULL || file->deltas->len > 0) && !built)
+    {
+      if (g_error_matches (local_error, MIST_ERROR, MIST_ERROR_NO_SPACE) ||
+          g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        {
+          close (out_fd);
+          g_propagate_error (error, g_steal_pointer (&local_error));
+          return FALSE;
+        }
+      g_message ("Building %s from %s failed (%s); falling back to its full object %s", file->path,
+                 file->copy_from != NULL ? "a local copy" : "deltas", local_error->message, file->object_id);
+      g_clear_error (&local_error);
+      /* The plan is shared with the caller, which then lists the full object as needed. */
+      mist_plan_use_full_object (context->request->plan, file->path);
+    }
+
+  if (!built)
+    {
+      if (!object_present (context, file->object_id))
+        {
+          add_missing (context, file->object_id, file->object_size, FALSE);
+          close (out_fd);
+          unlinkat (context->staging_fd, temporary, 0);
+          return TRUE;
+        }
+      built = stage_by_full_object (context, file, out_fd, error);
+    }
+
+  if (!built || !check_hash (out_fd, file->sha256, file->path, context->cancellable, error) ||
+      fchmod (out_fd, FILE_MODE (file->executable)) != 0 || fsync (out_fd) != 0)
+    {
+      if (error != NULL && *error == NULL)
+        install_fs_set_error (error, errno, "flush staged file", file->path);
+      close (out_fd);
+      return FALSE;
+    }
+  close (out_fd);
+
+  if (renameat (context->staging_fd, temporary, context->staging_fd, file->sha256) != 0)
+    {
+      install_fs_set_error (error, errno, "rename staged file", file->path);
+      return FALSE;
+    }
+  mist_fault_point ("after-stage");
+  return TRUE;
+}
+
+static guint64
+staged_bytes (int staging_fd, MistPlan *plan)
+{
+  GPtrArray *files = mist_plan_get_files (plan);
+  guint64 total = 0;
+
+  for (guint i = 0; i < files->len; i++)
+    {
+      const MistPlanFile *file = g_ptr_array_index (files, i);
+
+      if (staged_exists (staging_fd, file->sha256))
+        total += file->size;
+    }
+  return total;
+}
+
+static gboolean
+stage_all (ApplyContext *context, GError **error)
+{
+  GPtrArray *files = mist_plan_get_files (context->request->plan);
+  guint64 needed = mist_plan_get_staging_size (context->request->plan);
+  guint64 done = staged_bytes (context->staging_fd, context->request->plan);
+
+  if (!mist_install_check_space (context->request->install_path, needed > done ? needed - done : 0, error))
+    return FALSE;
+
+  context->state.phase = MIST_INSTALL_PHASE_STAGING;
+  context->state.files_total = files->len;
+  context->state.bytes_total = needed;
+  for (guint i = 0; i < files->len; i++)
+    {
+      MistPlanFile *file = g_ptr_array_index (files, i);
+
+      context->state.path = file->path;
+      context->state.files_done = i;
+      install_report (context->progress, context->user_data, &context->state);
+      if (g_cancellable_set_error_if_cancelled (context->cancellable, error))
+        return FALSE;
+      if (!staged_exists (context->staging_fd, file->sha256) && !stage_file (context, file, error))
+        {
+          g_prefix_error (error, "Cannot stage %s: ", file->path);
+          return FALSE;
+        }
+      context->state.bytes_done += file->size;
+    }
+  return TRUE;
+}
+
+static MistInstalledFile *
+installed_file_from_manifest (const MistManifestFile *file)
+{
+  MistInstalledFile *installed = g_new0 (MistInstalledFile, 1);
+
+  installed->path = g_strdup (file->path);
+  installed->sha256 = g_strdup (file->sha256);
+  installed->size = file->size;
+  installed->executable = file->executable;
+  return installed;
+}
+
+gboolean
+install_record (MistStateDb *db,
+                const char *game_id,
+                gint64 ordinal,
+                const char *version_name,
+                const char *install_path,
+                MistManifest *manifest,
+                gint64 journal_id,
+                GError **error)
+{
+  g_autoptr (GPtrArray) files = g_ptr_array_new_with_free_func ((GDestroyNotify) mist_installed_file_free);
+  g_autofree char *json = mist_manifest_to_json (manifest, NULL);
+  GPtrArray *manifest_files = mist_manifest_get_files (manifest);
+  MistInstalledGame game = { 0 };
+
+  for (guint i = 0; i < manifest_files->len; i++)
+    g_ptr_array_add (files, installed_file_from_manifest (g_ptr_array_index (manifest_files, i)));
+  game.game_id = (char *) game_id;
+  game.version_ordinal = ordinal;
+  game.version_name = (char *) version_name;
+  game.install_path = (char *) install_path;
+  game.size = mist_manifest_get_total_size (manifest);
+  game.manifest_json = json;
+  return mist_state_db_set_installed (db, &game, files, journal_id, error);
+}
+
+/* Returns whether any target path after index also takes the content sha256 from the
+ * staging folder, in which case this use copies instead of renaming. */
+static gboolean
+needs_placing (const MistManifestFile *file, GHashTable *old_by_path, gboolean repair)
+{
+  const MistInstalledFile *old = g_hash_table_lookup (old_by_path, file->path);
+
+  /* A repair replaces files whose recorded hash is right but whose content is not. */
+  return repair || old == NULL || strcmp (old->sha256, file->sha256) != 0;
+}
+
+static gboolean
+staged_content_used_later (GPtrArray *target_files,
+                           guint index,
+                           GHashTable *old_by_path,
+                           gboolean repair,
+                           const char *sha256)
+{
+  for (guint i = index + 1; i < target_files->len; i++)
+    {
+      const MistManifestFile *file = g_ptr_array_index (target_files, i);
+
+      if (strcmp (file->sha256, sha256) == 0 && needs_placing (file, old_by_path, repair))
+        return TRUE;
+    }
+  return FALSE;
+}
+
+static gboolean
+place_file (int root_fd, int staging_fd, const MistManifestFile *file, gboolean copy, GError **error)
+{
+  const char *name;
+  int parent_fd = install_fs_open_parent (root_fd, file->path, TRUE, &name, error);
+  const char *staged = file->sha256;
+  g_autofree char *copy_name = NULL;
+  gboolean ok = TRUE;
+
+  if (parent_fd < 0)
+    return FALSE;
+
+  if (copy)
+    {
+      int in_fd = openat (staging_fd, file->sha256, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+      int out_fd;
+
+      copy_name = g_strconcat ("copy-", file->sha256, NULL);
+      out_fd = create_temporary (staging_fd, copy_name, error);
+      ok = in_fd >= 0 && out_fd >= 0 && install_fs_copy (in_fd, out_fd, NULL, error) &&
+           fchmod (out_fd, FILE_MODE (file->executable)) == 0 && fsync (out_fd) == 0;
+      if (in_fd < 0 && error != NULL && *error == NULL)
+        install_fs_set_error (error, errno, "open staged file", file->path);
+      if (in_fd >= 0)
+        close (in_fd);
+      if (out_fd >= 0)
+        close (out_fd);
+      staged = copy_name;
+    }
+
+  if (ok && renameat (staging_fd, staged, parent_fd, name) != 0)
+    {
+      install_fs_set_error (error, errno, "move into place", file->path);
+      ok = FALSE;
+    }
+  if (ok)
+    ok = install_fs_fsync_dir (parent_fd, file->path, error);
+  close (parent_fd);
+  return ok;
+}
+
+/* Sets the mode of a file that is already in place, for a file whose executable bit
+ * changed. An unchanged file that the user deleted or replaced by something else than a
+ * regular file is left as it is, with a message: verify finds it and repair restores it. */
+static gboolean
+fix_mode (int root_fd, const MistManifestFile *file, GError **error)
+{
+  g_autoptr (GError) local_error = NULL;
+  const char *name;
+  int parent_fd = install_fs_open_parent (root_fd, file->path, FALSE, &name, &local_error);
+  struct stat info;
+  int saved_errno = 0;
+
+  if (parent_fd < 0)
+    {
+      g_message ("Installed file %s is unreachable (%s); verify and repair the game to restore it", file->path,
+                 local_error->message);
+      return TRUE;
+    }
+  if (fstatat (parent_fd, name, &info, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG (info.st_mode))
+    {
+      g_message ("Installed file %s is missing or not a regular file; verify and repair the game to restore it",
+                 file->path);
+      close (parent_fd);
+      return TRUE;
+    }
+  if ((info.st_mode & 07777) != FILE_MODE (file->executable) &&
+      fchmodat (parent_fd, name, FILE_MODE (file->executable), 0) != 0)
+    saved_errno = errno;
+  close (parent_fd);
+  if (saved_errno != 0)
+    {
+      install_fs_set_error (error, saved_errno, "set the mode of", file->path);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+delete_dropped_files (int root_fd, GPtrArray *old_files, MistManifest *target, GError **error)
+{
+  for (guint i = 0; i < old_files->len; i++)
+    {
+      const MistInstalledFile *old = g_ptr_array_index (old_files, i);
+      const char *name;
+      int parent_fd;
+
+      if (mist_manifest_lookup (target, old->path) != NULL)
+        continue;
+      parent_fd = install_fs_open_parent (root_fd, old->path, FALSE, &name, NULL);
+      if (parent_fd < 0)
+        continue; /* its folder is gone already */
+      if (unlinkat (parent_fd, name, 0) != 0 && errno != ENOENT)
+        {
+          install_fs_set_error (error, errno, "delete", old->path);
+          close (parent_fd);
+          return FALSE;
+        }
+      close (parent_fd);
+      install_fs_remove_empty_parents (root_fd, old->path);
+      mist_fault_point ("after-delete");
+    }
+  return TRUE;
+}
+
+gboolean
+install_roll_forward (MistStateDb *db, const MistJournalEntry *entry, GError **error)
+{
+  g_autoptr (MistManifest) target = NULL;
+  g_autoptr (GPtrArray) old_files = NULL;
+  g_autoptr (GHashTable) old_by_path = g_hash_table_new (g_str_hash, g_str_equal);
+  GPtrArray *target_files;
+  gboolean repair = entry->kind == MIST_JOB_KIND_REPAIR;
+  int root_fd = -1;
+  int staging_fd = -1;
+  gboolean ok = FALSE;
+
+  target = mist_manifest_new_from_json (entry->target_manifest_json, -1, error);
+  old_files = target != NULL ? mist_state_db_list_installed_files (db, entry->game_id, error) : NULL;
+  if (old_files == NULL)
+    goto out;
+  root_fd = install_open_root (entry->install_path, FALSE, error);
+  if (root_fd < 0)
+    goto out;
+  staging_fd = open_staging (root_fd, TRUE, error);
+  if (staging_fd < 0)
+    goto out;
+  for (guint i = 0; i < old_files->len; i++)
+    {
+      MistInstalledFile *old = g_ptr_array_index (old_files, i);
+
+      g_hash_table_insert (old_by_path, old->path, old);
+    }
+
+  if (!delete_dropped_files (root_fd, old_files, target, error))
+    goto out;
+
+  target_files = mist_manifest_get_files (target);
+  for (guint i = 0; i < target_files->len; i++)
+    {
+      const MistManifestFile *file = g_ptr_array_index (target_files, i);
+
+      /* A staged content that is gone was renamed into place by its last use, which
+       * comes after every other use in path order. */
+      if (staged_exists (staging_fd, file->sha256) && needs_placing (file, old_by_path, repair))
+        {
+          gboolean copy = staged_content_used_later (target_files, i, old_by_path, repair, file->sha256);
+
+          if (!place_file (root_fd, staging_fd, file, copy, error))
+            goto out;
+          mist_fault_point ("after-rename");
+        }
+      else if (!fix_mode (root_fd, file, error))
+        goto out;
+    }
+
+  if (!install_fs_fsync_dir (root_fd, entry->install_path, error))
+    goto out;
+  mist_fault_point ("before-database");
+  if (!install_record (db, entry->game_id, entry->target_ordinal, entry->target_name, entry->install_path,
+                       target, entry->id, error))
+    goto out;
+  mist_fault_point ("after-database");
+
+  close (staging_fd);
+  staging_fd = -1;
+  if (!install_fs_remove_tree (root_fd, MIST_INSTALL_STAGING_DIR, error))
+    goto out;
+  ok = TRUE;
+
+out:
+  if (staging_fd >= 0)
+    close (staging_fd);
+  if (root_fd >= 0)
+    close (root_fd);
+  if (!ok)
+    g_prefix_error (error, "Cannot commit %s version %s: ", entry->game_id, entry->target_name);
+  return ok;
+}
+
+/* Returns the journal entry to stage under: the existing one when it targets the same
+ * manifest, else a new one after discarding the other's staging folder. */
+static MistJournalEntry *
+prepare_journal (MistStateDb *db, const MistInstallRequest *request, int root_fd, GError **error)
+{
+  g_autoptr (MistJournalEntry) existing = NULL;
+  g_autoptr (MistInstalledGame) installed = NULL;
+  g_autofree char *json = mist_manifest_to_json (request->target, NULL);
+  MistJournalEntry *entry;
+
+  existing = mist_state_db_journal_get (db, request->game_id, error);
+  if (existing == NULL && error != NULL && *error != NULL)
+    return NULL;
+  if (existing != NULL && existing->state == MIST_JOURNAL_STATE_COMMITTING)
+    {
+      if (!install_roll_forward (db, existing, error))
+        return NULL;
+      g_clear_pointer (&existing, mist_journal_entry_free);
+    }
+  if (existing != NULL)
+    {
+      if (existing->target_ordinal == mist_plan_get_to (request->plan) &&
+          g_strcmp0 (existing->install_path, request->install_path) == 0 &&
+          g_strcmp0 (existing->target_manifest_json, json) == 0)
+        return g_steal_pointer (&existing);
+      g_message ("Discarding the staged files of %s version %s for version %" G_GINT64_FORMAT,
+                 existing->game_id, existing->target_name, mist_plan_get_to (request->plan));
+      if (!install_fs_remove_tree (root_fd, MIST_INSTALL_STAGING_DIR, error) ||
+          !mist_state_db_journal_remove (db, existing->id, error))
+        return NULL;
+    }
+
+  installed = mist_state_db_get_installed (db, request->game_id, error);
+  if (installed == NULL && error != NULL && *error != NULL)
+    return NULL;
+  if (installed != NULL && g_strcmp0 (installed->install_path, request->install_path) != 0)
+    {
+      g_set_error (error, MIST_ERROR, MIST_ERROR_CONFLICT,
+                   "%s is installed in %s, not %s; uninstall it or update it in place", request->game_id,
+                   installed->install_path, request->install_path);
+      return NULL;
+    }
+
+  entry = g_new0 (MistJournalEntry, 1);
+  entry->game_id = g_strdup (request->game_id);
+  entry->kind = installed == NULL ? MIST_JOB_KIND_INSTALL
+                : mist_plan_get_route (request->plan) == MIST_PLAN_ROUTE_REPAIR ? MIST_JOB_KIND_REPAIR
+                                                                                : MIST_JOB_KIND_UPDATE;
+  entry->from_ordinal = installed != NULL ? installed->version_ordinal : MIST_VERSION_NONE;
+  entry->target_ordinal = mist_plan_get_to (request->plan);
+  entry->target_name = g_strdup (request->version_name != NULL ? request->version_name : "");
+  entry->install_path = g_strdup (request->install_path);
+  entry->target_manifest_json = g_steal_pointer (&json);
+  if (mist_state_db_journal_begin (db, entry, error) == 0)
+    {
+      mist_journal_entry_free (entry);
+      return NULL;
+    }
+  return entry;
+}
+
+static gboolean
+check_request (const MistInstallRequest *request, GError **error)
+{
+  g_return_val_if_fail (request->game_id != NULL && request->install_path != NULL, FALSE);
+  g_return_val_if_fail (request->target != NULL && request->plan != NULL && request->objects_dir != NULL, FALSE);
+
+  if (mist_manifest_get_n_files (request->target) > 0 &&
+      mist_plan_get_route (request->plan) != MIST_PLAN_ROUTE_REPAIR &&
+      mist_plan_get_installed_size (request->plan) != mist_manifest_get_total_size (request->target))
+    {
+      g_set_error (error, MIST_ERROR, MIST_ERROR_CONFLICT,
+                   "The plan for %s was made for another manifest than the target; plan again",
+                   request->game_id);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+mist_install_apply (MistStateDb *db,
+                    const MistInstallRequest *request,
+                    GPtrArray **missing_objects,
+                    MistInstallProgressFunc progress,
+                    gpointer user_data,
+                    GCancellable *cancellable,
+                    GError **error)
+{
+  g_autoptr (MistJournalEntry) entry = NULL;
+  g_autoptr (GPtrArray) missing = g_ptr_array_new_with_free_func ((GDestroyNotify) mist_plan_object_free);
+  g_autoptr (GHashTable) missing_ids = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  ApplyContext context = { 0 };
+  gboolean ok = FALSE;
+
+  if (!check_request (request, error))
+    return FALSE;
+
+  context.db = db;
+  context.request = request;
+  context.missing = missing;
+  context.missing_ids = missing_ids;
+  context.progress = progress;
+  context.user_data = user_data;
+  context.cancellable = cancellable;
+  context.staging_fd = -1;
+  context.state.phase = MIST_INSTALL_PHASE_CHECKING;
+
+  context.root_fd = install_open_root (request->install_path, TRUE, error);
+  if (context.root_fd < 0)
+    goto out;
+  entry = prepare_journal (db, request, context.root_fd, error);
+  if (entry == NULL)
+    goto out;
+  context.staging_fd = open_staging (context.root_fd, TRUE, error);
+  if (context.staging_fd < 0 || !stage_all (&context, error))
+    goto out;
+
+  if (missing->len > 0)
+    {
+      g_set_error (error, MIST_ERROR, MIST_ERROR_NOT_FOUND,
+                   "%u objects are not downloaded yet (the first is %s); fetch them and apply again",
+                   missing->len, ((MistPlanObject *) g_ptr_array_index (missing, 0))->object_id);
+      if (missing_objects != NULL)
+        *missing_objects = g_steal_pointer (&missing);
+      goto out;
+    }
+
+  mist_fault_point ("before-commit");
+  context.state.phase = MIST_INSTALL_PHASE_COMMITTING;
+  context.state.path = NULL;
+  install_report (progress, user_data, &context.state);
+  if (!mist_state_db_journal_set_state (db, entry->id, MIST_JOURNAL_STATE_COMMITTING, error))
+    goto out;
+  entry->state = MIST_JOURNAL_STATE_COMMITTING;
+  mist_fault_point ("after-journal");
+  ok = install_roll_forward (db, entry, error);
+
+out:
+  if (context.staging_fd >= 0)
+    close (context.staging_fd);
+  if (context.root_fd >= 0)
+    close (context.root_fd);
+  if (!ok)
+    g_prefix_error (error, "Cannot install %s: ", request->game_id);
+  return ok;
+}
+
+gboolean
+mist_install_recover (MistStateDb *db, GCancellable *cancellable, GError **error)
+{
+  g_autoptr (GPtrArray) entries = mist_state_db_journal_list (db, error);
+
+  if (entries == NULL)
+    return FALSE;
+  for (guint i = 0; i < entries->len; i++)
+    {
+      const MistJournalEntry *entry = g_ptr_array_index (entries, i);
+
+      if (entry->state != MIST_JOURNAL_STATE_COMMITTING)
+        {
+          g_debug ("Transaction of %s to version %s stopped while staging; the installed version is intact "
+                   "and the staged files wait for a resume",
+                   entry->game_id, entry->target_name);
+          continue;
+        }
+      g_message ("Completing the interrupted commit of %s version %s", entry->game_id, entry->target_name);
+      if (!install_roll_forward (db, entry, error))
+        return FALSE;
+    }
+  return TRUE;
+}
