@@ -1,0 +1,460 @@
+/* test-install.c: install, update, resume, fallback, verify, repair, uninstall, import
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include "install-test-util.h"
+#include "mist-error.h"
+#include "mist-hash.h"
+
+#include <glib/gstdio.h>
+#include <sys/stat.h>
+
+typedef struct
+{
+  char *folder;
+  char *install;
+  char *objects;
+  MistStateDb *db;
+} Fixture;
+
+static void
+fixture_set_up (Fixture *fixture, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *db_path = NULL;
+
+  fixture->folder = test_make_temporary_folder ();
+  fixture->install = g_build_filename (fixture->folder, "games", "tetris", NULL);
+  fixture->objects = g_build_filename (fixture->folder, "objects", NULL);
+  db_path = g_build_filename (fixture->folder, "state.db", NULL);
+  fixture->db = mist_state_db_open (db_path, &error);
+  g_assert_no_error (error);
+}
+
+static void
+fixture_tear_down (Fixture *fixture, gconstpointer data)
+{
+  g_clear_pointer (&fixture->db, mist_state_db_unref);
+  test_remove_folder (fixture->folder);
+  g_free (fixture->folder);
+  g_free (fixture->install);
+  g_free (fixture->objects);
+}
+
+static gboolean
+apply (Fixture *fixture, MistManifest *target, MistPlan *plan, GPtrArray **missing, GError **error)
+{
+  MistInstallRequest request = { 0 };
+
+  request.game_id = "tetris";
+  request.install_path = fixture->install;
+  request.target = target;
+  request.version_name = "1.x";
+  request.plan = plan;
+  request.objects_dir = fixture->objects;
+  return mist_install_apply (fixture->db, &request, missing, NULL, NULL, NULL, error);
+}
+
+static MistManifest *
+installed_manifest (Fixture *fixture)
+{
+  g_autoptr (MistInstalledGame) game = mist_state_db_get_installed (fixture->db, "tetris", NULL);
+
+  if (game == NULL)
+    return NULL;
+  return mist_manifest_new_from_json (game->manifest_json, -1, NULL);
+}
+
+static void
+install_full (Fixture *fixture, MistManifest *target, gint64 ordinal)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (MistManifest) installed = installed_manifest (fixture);
+  g_autoptr (MistPlan) plan = mist_plan_new_full (installed != NULL ? 1 : 0, installed, ordinal, target);
+
+  g_assert_true (apply (fixture, target, plan, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_true (test_tree_matches (fixture->install, target));
+}
+
+static const TestFile version_1[] = {
+  { "bin/game", "#!/bin/sh\necho version 1\n", 0, TRUE },
+  { "data/levels.dat", "level one\nlevel two\nlevel three\n", 0, FALSE },
+  { "data/old.pak", "to be removed", 0, FALSE },
+  { "docs/readme.txt", "Read me, version 1", 0, FALSE },
+  { "empty", "", 0, FALSE },
+  { "tool", "tool script", 0, FALSE },
+};
+
+static const TestFile version_2[] = {
+  { "bin/game", "#!/bin/sh\necho version 2\n", 0, TRUE },
+  { "data/levels.dat", "level one\nlevel two\nlevel three\nlevel four\n", 0, FALSE },
+  { "docs/renamed.txt", "Read me, version 1", 0, FALSE },
+  { "empty", "", 0, FALSE },
+  { "new/big.bin", NULL, 300000, FALSE },
+  { "tool", "tool script", 0, TRUE },
+};
+
+static void
+test_install_fresh_and_update (Fixture *fixture, gconstpointer data)
+{
+  g_autoptr (MistManifest) first = test_make_version (fixture->objects, version_1, G_N_ELEMENTS (version_1));
+  g_autoptr (MistManifest) second = test_make_version (fixture->objects, version_2, G_N_ELEMENTS (version_2));
+  g_autoptr (MistInstalledGame) game = NULL;
+  g_autoptr (GPtrArray) files = NULL;
+  g_autofree char *staging = g_build_filename (fixture->install, MIST_INSTALL_STAGING_DIR, NULL);
+  g_autoptr (GError) error = NULL;
+
+  install_full (fixture, first, 1);
+  install_full (fixture, second, 2);
+
+  game = mist_state_db_get_installed (fixture->db, "tetris", &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (game->version_ordinal, ==, 2);
+  g_assert_cmpuint (game->size, ==, mist_manifest_get_total_size (second));
+  files = mist_state_db_list_installed_files (fixture->db, "tetris", &error);
+  g_assert_cmpuint (files->len, ==, G_N_ELEMENTS (version_2));
+  g_assert_false (g_file_test (staging, G_FILE_TEST_EXISTS));
+}
+
+/* Builds version 2 of two files from deltas, one of them through version 1.5. */
+static void
+test_install_delta_chain (Fixture *fixture, gconstpointer data)
+{
+  static const TestFile v1[] = { { "a.txt", "alpha one, with some shared text to diff against", 0, FALSE },
+                                 { "b.txt", "beta one, with some shared text to diff against", 0, FALSE } };
+  static const TestFile v2[] = { { "a.txt", "alpha one, with some shared text to diff against, twice", 0, FALSE },
+                                 { "b.txt", "beta two, with some shared text to diff against", 0, FALSE } };
+  g_autoptr (MistManifest) first = test_make_version (fixture->objects, v1, 2);
+  g_autoptr (MistManifest) second = test_make_version (fixture->objects, v2, 2);
+  g_autoptr (MistVersionGraph) graph = mist_version_graph_new ();
+  g_autoptr (MistPatchSet) step_1 = mist_patch_set_new (1, 2, 10);
+  g_autoptr (MistPatchSet) step_2 = mist_patch_set_new (2, 3, 10);
+  g_autoptr (MistPlan) plan = NULL;
+  g_autoptr (GError) error = NULL;
+  const char *middle_a = "alpha one, with some shared text to diff against, once";
+  g_autofree char *middle_sha = mist_sha256_hex_data (middle_a, strlen (middle_a));
+  MistVersionInfo info = { 0 };
+  MistPatchFile file = { 0 };
+  guint64 size;
+  g_autofree char *a_1 = test_make_delta (fixture->objects, v1[0].content, middle_a, &size);
+  guint64 a_1_size = size;
+  g_autofree char *a_2 = test_make_delta (fixture->objects, middle_a, v2[0].content, &size);
+  guint64 a_2_size = size;
+  g_autofree char *b_1 = test_make_delta (fixture->objects, v1[1].content, v2[1].content, &size);
+  guint64 b_1_size = size;
+
+  for (gint64 v = 1; v <= 3; v++)
+    {
+      info.ordinal = v;
+      info.download_size = 100000;
+      g_assert_true (mist_version_graph_add_version (graph, &info, NULL));
+    }
+
+  file.format = (char *) "vcdiff";
+  file.path = (char *) "a.txt";
+  file.object_id = a_1;
+  file.object_size = MIN (a_1_size, 1);
+  file.source_sha256 = mist_manifest_lookup (first, "a.txt")->sha256;
+  file.target_sha256 = middle_sha;
+  g_assert_true (mist_patch_set_add_file (step_1, &file, NULL));
+  file.path = (char *) "b.txt";
+  file.object_id = b_1;
+  file.object_size = MIN (b_1_size, 1);
+  file.source_sha256 = mist_manifest_lookup (first, "b.txt")->sha256;
+  file.target_sha256 = mist_manifest_lookup (second, "b.txt")->sha256;
+  g_assert_true (mist_patch_set_add_file (step_1, &file, NULL));
+  file.path = (char *) "a.txt";
+  file.object_id = a_2;
+  file.object_size = MIN (a_2_size, 1);
+  file.source_sha256 = middle_sha;
+  file.target_sha256 = mist_manifest_lookup (second, "a.txt")->sha256;
+  g_assert_true (mist_patch_set_add_file (step_2, &file, NULL));
+  g_assert_true (mist_version_graph_add_patch_set (graph, step_1, NULL));
+  g_assert_true (mist_version_graph_add_patch_set (graph, step_2, NULL));
+
+  install_full (fixture, first, 1);
+  plan = mist_plan_compute (graph, 1, first, 3, second, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (mist_plan_lookup_file (plan, "a.txt")->deltas->len, ==, 2);
+  g_assert_cmpuint (mist_plan_lookup_file (plan, "b.txt")->deltas->len, ==, 1);
+
+  /* Delete the full objects: only the deltas may be used. */
+  for (guint i = 0; i < 2; i++)
+    {
+      g_autofree char *path = g_build_filename (fixture->objects,
+                                                ((MistManifestFile *) mist_manifest_get_files (second)->pdata[i])->object_id,
+                                                NULL);
+
+      g_assert_cmpint (g_unlink (path), ==, 0);
+    }
+  g_assert_true (apply (fixture, second, plan, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_true (test_tree_matches (fixture->install, second));
+}
+
+static void
+test_install_missing_objects_then_resume (Fixture *fixture, gconstpointer data)
+{
+  g_autoptr (MistManifest) target = test_make_version (fixture->objects, version_2, G_N_ELEMENTS (version_2));
+  g_autoptr (MistPlan) plan = mist_plan_new_full (0, NULL, 2, target);
+  g_autoptr (GPtrArray) missing = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *hidden = g_build_filename (fixture->folder, "hidden", NULL);
+  const char *object_id = mist_manifest_lookup (target, "new/big.bin")->object_id;
+  g_autofree char *object_path = g_build_filename (fixture->objects, object_id, NULL);
+
+  g_assert_cmpint (g_rename (object_path, hidden), ==, 0);
+  g_assert_false (apply (fixture, target, plan, &missing, &error));
+  g_assert_error (error, MIST_ERROR, MIST_ERROR_NOT_FOUND);
+  g_assert_nonnull (missing);
+  g_assert_cmpuint (missing->len, ==, 1);
+  g_assert_cmpstr (((MistPlanObject *) missing->pdata[0])->object_id, ==, object_id);
+  g_assert_null (mist_state_db_get_installed (fixture->db, "tetris", NULL));
+  g_clear_error (&error);
+
+  g_assert_cmpint (g_rename (hidden, object_path), ==, 0);
+  g_assert_true (apply (fixture, target, plan, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_true (test_tree_matches (fixture->install, target));
+}
+
+/* A user-modified source file makes its delta fail; the full object takes over. */
+static void
+test_install_delta_fallback (Fixture *fixture, gconstpointer data)
+{
+  static const TestFile v1[] = { { "a.txt", "alpha one, some shared text to diff against", 0, FALSE } };
+  static const TestFile v2[] = { { "a.txt", "alpha two, some shared text to diff against", 0, FALSE } };
+  g_autoptr (MistManifest) first = test_make_version (fixture->objects, v1, 1);
+  g_autoptr (MistManifest) second = test_make_version (fixture->objects, v2, 1);
+  g_autoptr (MistVersionGraph) graph = mist_version_graph_new ();
+  g_autoptr (MistPatchSet) patch_set = mist_patch_set_new (1, 2, 10);
+  g_autoptr (MistPlan) plan = NULL;
+  g_autoptr (GPtrArray) missing = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *modified = g_build_filename (fixture->install, "a.txt", NULL);
+  const char *full_id = mist_manifest_lookup (second, "a.txt")->object_id;
+  g_autofree char *full_path = g_build_filename (fixture->objects, full_id, NULL);
+  g_autofree char *hidden = g_build_filename (fixture->folder, "hidden", NULL);
+  MistVersionInfo info = { 0 };
+  MistPatchFile file = { 0 };
+  guint64 size;
+  g_autofree char *delta = test_make_delta (fixture->objects, v1[0].content, v2[0].content, &size);
+
+  for (gint64 v = 1; v <= 2; v++)
+    {
+      info.ordinal = v;
+      info.download_size = 100000;
+      g_assert_true (mist_version_graph_add_version (graph, &info, NULL));
+    }
+  file.path = (char *) "a.txt";
+  file.format = (char *) "vcdiff";
+  file.object_id = delta;
+  file.object_size = 1; /* cheaper than the full object, so the plan takes it */
+  file.source_sha256 = mist_manifest_lookup (first, "a.txt")->sha256;
+  file.target_sha256 = mist_manifest_lookup (second, "a.txt")->sha256;
+  g_assert_true (mist_patch_set_add_file (patch_set, &file, NULL));
+  g_assert_true (mist_version_graph_add_patch_set (graph, patch_set, NULL));
+
+  install_full (fixture, first, 1);
+  g_assert_true (g_file_set_contents (modified, "the user edited this file entirely", -1, NULL));
+  plan = mist_plan_compute (graph, 1, first, 2, second, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (mist_plan_lookup_file (plan, "a.txt")->deltas->len, ==, 1);
+
+  /* Without the full object the apply asks for it... */
+  g_assert_cmpint (g_rename (full_path, hidden), ==, 0);
+  g_assert_false (apply (fixture, second, plan, &missing, &error));
+  g_assert_error (error, MIST_ERROR, MIST_ERROR_NOT_FOUND);
+  g_assert_cmpuint (missing->len, ==, 1);
+  g_assert_cmpstr (((MistPlanObject *) missing->pdata[0])->object_id, ==, full_id);
+  g_assert_cmpuint (mist_plan_lookup_file (plan, "a.txt")->deltas->len, ==, 0);
+  g_clear_error (&error);
+
+  /* ...and with it, the update completes. */
+  g_assert_cmpint (g_rename (hidden, full_path), ==, 0);
+  g_assert_true (apply (fixture, second, plan, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_true (test_tree_matches (fixture->install, second));
+}
+
+static void
+test_install_symlink_outside (Fixture *fixture, gconstpointer data)
+{
+  static const TestFile files[] = { { "data/payload", "must not escape", 0, FALSE } };
+  g_autoptr (MistManifest) target = test_make_version (fixture->objects, files, 1);
+  g_autoptr (MistPlan) plan = mist_plan_new_full (0, NULL, 1, target);
+  g_autoptr (GError) error = NULL;
+  g_autofree char *outside = g_build_filename (fixture->folder, "outside", NULL);
+  g_autofree char *link = g_build_filename (fixture->install, "data", NULL);
+  g_autofree char *escaped = g_build_filename (outside, "payload", NULL);
+
+  g_assert_cmpint (g_mkdir_with_parents (outside, 0755), ==, 0);
+  g_assert_cmpint (g_mkdir_with_parents (fixture->install, 0755), ==, 0);
+  g_assert_cmpint (symlink (outside, link), ==, 0);
+
+  g_assert_false (apply (fixture, target, plan, NULL, &error));
+  g_assert_error (error, MIST_ERROR, MIST_ERROR_INVALID_PATH);
+  g_assert_false (g_file_test (escaped, G_FILE_TEST_EXISTS));
+  g_assert_null (mist_state_db_get_installed (fixture->db, "tetris", NULL));
+}
+
+static void
+test_install_bad_manifest_paths (Fixture *fixture, gconstpointer data)
+{
+  const char *bad_paths[] = { "../escape", "/etc/passwd", "a/../../b", "a//b", "./a", "a\\\\b", "a/", "" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (bad_paths); i++)
+    {
+      g_autoptr (GError) error = NULL;
+      g_autofree char *json = g_strdup_printf (
+        "{\"format\": 1, \"files\": [{\"path\": \"%s\", \"size\": 1, \"sha256\": "
+        "\"%064d\", \"executable\": false, \"object\": {\"id\": \"%064d\", \"size\": 1}}]}",
+        bad_paths[i], 0, 0);
+      g_autoptr (MistManifest) manifest = mist_manifest_new_from_json (json, -1, &error);
+
+      g_test_message ("path \"%s\"", bad_paths[i]);
+      g_assert_null (manifest);
+      g_assert_nonnull (error);
+      g_assert_true (error->domain == MIST_ERROR);
+    }
+}
+
+static void
+test_install_verify_repair (Fixture *fixture, gconstpointer data)
+{
+  g_autoptr (MistManifest) target = test_make_version (fixture->objects, version_2, G_N_ELEMENTS (version_2));
+  g_autoptr (MistManifest) manifest = NULL;
+  g_autoptr (GPtrArray) bad = NULL;
+  g_autoptr (GPtrArray) clean = NULL;
+  g_autoptr (MistPlan) repair = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *modified = g_build_filename (fixture->install, "data", "levels.dat", NULL);
+  g_autofree char *deleted = g_build_filename (fixture->install, "tool", NULL);
+
+  install_full (fixture, target, 2);
+  g_assert_true (g_file_set_contents (modified, "cheated", -1, NULL));
+  g_assert_cmpint (g_unlink (deleted), ==, 0);
+
+  bad = mist_install_verify (fixture->db, "tetris", NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (bad->len, ==, 2);
+  g_assert_cmpstr (bad->pdata[0], ==, "data/levels.dat");
+  g_assert_cmpstr (bad->pdata[1], ==, "tool");
+
+  repair = mist_install_plan_repair (fixture->db, "tetris", bad, &manifest, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (mist_plan_get_files (repair)->len, ==, 2);
+  g_assert_true (apply (fixture, manifest, repair, NULL, &error));
+  g_assert_no_error (error);
+
+  clean = mist_install_verify (fixture->db, "tetris", NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (clean->len, ==, 0);
+  g_assert_true (test_tree_matches (fixture->install, target));
+}
+
+static void
+test_install_uninstall_keeps_user_files (Fixture *fixture, gconstpointer data)
+{
+  g_autoptr (MistManifest) target = test_make_version (fixture->objects, version_1, G_N_ELEMENTS (version_1));
+  g_autoptr (GPtrArray) kept = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *save = g_build_filename (fixture->install, "data", "save.slot", NULL);
+  g_autofree char *binary = g_build_filename (fixture->install, "bin", "game", NULL);
+  g_autofree char *bin_folder = g_build_filename (fixture->install, "bin", NULL);
+
+  install_full (fixture, target, 1);
+  g_assert_true (g_file_set_contents (save, "progress", -1, NULL));
+
+  g_assert_true (mist_install_uninstall (fixture->db, "tetris", &kept, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (kept->len, ==, 1);
+  g_assert_cmpstr (kept->pdata[0], ==, "data/save.slot");
+  g_assert_true (g_file_test (save, G_FILE_TEST_IS_REGULAR));
+  g_assert_false (g_file_test (binary, G_FILE_TEST_EXISTS));
+  g_assert_false (g_file_test (bin_folder, G_FILE_TEST_EXISTS));
+  g_assert_null (mist_state_db_get_installed (fixture->db, "tetris", NULL));
+}
+
+static void
+test_install_import (Fixture *fixture, gconstpointer data)
+{
+  g_autoptr (MistManifest) target = test_make_version (fixture->objects, version_1, G_N_ELEMENTS (version_1));
+  g_autoptr (MistInstalledGame) game = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *changed = g_build_filename (fixture->install, "empty", NULL);
+
+  install_full (fixture, target, 1);
+  g_assert_true (mist_state_db_remove_installed (fixture->db, "tetris", 0, NULL));
+
+  g_assert_true (mist_install_import (fixture->db, "tetris", 1, "1.0", fixture->install, target, NULL, NULL, NULL,
+                                      &error));
+  g_assert_no_error (error);
+  game = mist_state_db_get_installed (fixture->db, "tetris", NULL);
+  g_assert_nonnull (game);
+  g_assert_cmpstr (game->version_name, ==, "1.0");
+
+  g_assert_true (g_file_set_contents (changed, "not empty", -1, NULL));
+  g_assert_false (mist_install_import (fixture->db, "doom", 1, "1.0", fixture->install, target, NULL, NULL, NULL,
+                                       &error));
+  g_assert_error (error, MIST_ERROR, MIST_ERROR_CHECKSUM_MISMATCH);
+  g_assert_nonnull (strstr (error->message, "empty"));
+}
+
+static void
+test_install_no_space_message (Fixture *fixture, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+
+  g_assert_false (mist_install_check_space (fixture->install, G_MAXUINT64 / 2, &error));
+  g_assert_error (error, MIST_ERROR, MIST_ERROR_NO_SPACE);
+  g_assert_true (g_str_has_prefix (error->message, "Not enough space in "));
+  g_assert_nonnull (strstr (error->message, "needed"));
+  g_assert_nonnull (strstr (error->message, "free"));
+}
+
+static void
+test_install_many_small_files (Fixture *fixture, gconstpointer data)
+{
+  guint n = GPOINTER_TO_UINT (data);
+  g_autofree TestFile *files = g_new0 (TestFile, n);
+  g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (MistManifest) target = NULL;
+  gint64 start;
+
+  for (guint i = 0; i < n; i++)
+    {
+      char *path = g_strdup_printf ("assets/%03u/file-%05u.dat", i / 200, i);
+
+      g_ptr_array_add (names, path);
+      files[i].path = path;
+      files[i].size = 64 + i % 512;
+    }
+  target = test_make_version (fixture->objects, files, n);
+  start = g_get_monotonic_time ();
+  install_full (fixture, target, 1);
+  g_test_message ("%u files installed in %.2f s", n, (g_get_monotonic_time () - start) / 1e6);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+
+#define ADD(name, function) g_test_add ("/install/" name, Fixture, NULL, fixture_set_up, function, fixture_tear_down)
+  ADD ("fresh-and-update", test_install_fresh_and_update);
+  ADD ("delta-chain", test_install_delta_chain);
+  ADD ("missing-objects-then-resume", test_install_missing_objects_then_resume);
+  ADD ("delta-fallback", test_install_delta_fallback);
+  ADD ("symlink-outside", test_install_symlink_outside);
+  ADD ("bad-manifest-paths", test_install_bad_manifest_paths);
+  ADD ("verify-repair", test_install_verify_repair);
+  ADD ("uninstall-keeps-user-files", test_install_uninstall_keeps_user_files);
+  ADD ("import", test_install_import);
+  ADD ("no-space-message", test_install_no_space_message);
+#undef ADD
+  g_test_add ("/install/many-small-files", Fixture, GUINT_TO_POINTER (20000), fixture_set_up,
+              test_install_many_small_files, fixture_tear_down);
+  return g_test_run ();
+}
