@@ -108,6 +108,10 @@ def main():
         if build_server:
             check_server_unit(tap, destdir, options)
 
+        # validate-tree reads the metainfo together with the desktop file it launches.
+        tap.run("installed metainfo and desktop file validate together",
+                ["appstreamcli", "validate-tree", "--no-net", "--pedantic",
+                 under(destdir, options["prefix"])])
         schemas = under(destdir, os.path.join(options["prefix"], options["datadir"],
                                               "glib-2.0", "schemas"))
         tap.run("installed schemas compile strictly",
