@@ -226,6 +226,34 @@ mist_vcdiff_applier_clear (MistVcdiffApplier *applier)
   g_clear_pointer (&applier->target, g_free);
 }
 
+static void
+advise_range (MistVcdiffApplier *applier, guint64 start, guint64 end, int advice)
+{
+  guint64 page = sysconf (_SC_PAGESIZE);
+  guint64 aligned = start & ~(page - 1);
+
+  if (start < end)
+    madvise (applier->source_map + aligned, end - aligned, advice);
+}
+
+/* Prefetches the new segment and drops the page table entries of the parts of the
+ * previous one that the new one does not cover. The pages stay in the page cache, so a
+ * later copy from there costs a minor fault; without this the process's RSS would
+ * grow to the whole source as the windows move through it. */
+static void
+advise_source_pages (MistVcdiffApplier *applier, guint64 start, guint64 end)
+{
+  if (applier->mapped_start < applier->mapped_end)
+    {
+      advise_range (applier, applier->mapped_start, MIN (applier->mapped_end, start),
+                    MADV_DONTNEED);
+      advise_range (applier, MAX (applier->mapped_start, end), applier->mapped_end, MADV_DONTNEED);
+    }
+  advise_range (applier, start, end, MADV_WILLNEED);
+  applier->mapped_start = start;
+  applier->mapped_end = end;
+}
+
 /* Checks the window's copy segment against the source or the output written so far. */
 static gboolean
 applier_open_segment (MistVcdiffApplier *applier,
@@ -280,13 +308,7 @@ applier_open_segment (MistVcdiffApplier *applier,
     }
 
   segment->map = applier->source_map + segment->offset;
-  if (segment->length > 0)
-    {
-      guintptr page = sysconf (_SC_PAGESIZE);
-      guintptr start = (guintptr)segment->map & ~(page - 1);
-
-      madvise ((void *)start, (guintptr)segment->map + segment->length - start, MADV_WILLNEED);
-    }
+  advise_source_pages (applier, segment->offset, segment->offset + segment->length);
   return TRUE;
 }
 

@@ -142,6 +142,8 @@ typedef struct
   int source_fd;
   guint8 *source_map; /* owned mapping of the whole source, or NULL */
   guint64 source_size;
+  guint64 mapped_start; /* source range the previous window's copies may have touched */
+  guint64 mapped_end;
   gboolean have_source;
   int output_fd;
   guint64 output_size;
