@@ -1,0 +1,925 @@
+/* mist-job.c
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * Download: server info → game → patch list → installed state (worker thread; a repair
+ * verifies here) → target manifest → patch sets of the route → plan → objects.
+ * Apply: install transaction (engine/install) → done. Each step is one callback.
+ */
+#include "mist-job-private.h"
+#include "mist-download.h"
+#include "mist-error.h"
+#include "mist-install.h"
+#include "mist-launcher.h"
+
+struct _MistJob
+{
+  GObject parent_instance;
+
+  MistJobContext context;   /* unowned, outlives the job (the queue holds both) */
+  MistQueueJob *record;     /* owned: the database row */
+  char *install_path;       /* owned */
+  MistJobPhase phase;
+  guint64 speed;
+  gint64 eta;
+
+  MistVersionGraph *graph;  /* owned while planning */
+  MistManifest *installed;  /* owned, nullable */
+  MistManifest *target;     /* owned once fetched */
+  char *target_name;        /* owned once known */
+  MistPlan *plan;           /* owned once planned */
+  MistDownload *download;   /* owned while downloading */
+  GError *error;            /* owned, nullable: the last failure */
+};
+
+G_DEFINE_FINAL_TYPE (MistJob, mist_job, G_TYPE_OBJECT)
+
+enum
+{
+  PROP_0,
+  PROP_STATE,
+  PROP_PHASE,
+  PROP_BYTES_DONE,
+  PROP_BYTES_TOTAL,
+  PROP_SPEED,
+  PROP_ETA,
+  PROP_ERROR_MESSAGE,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+const char *
+mist_job_phase_to_string (MistJobPhase phase)
+{
+  switch (phase)
+    {
+    case MIST_JOB_PHASE_WAITING:
+      return "waiting";
+    case MIST_JOB_PHASE_PLANNING:
+      return "planning";
+    case MIST_JOB_PHASE_DOWNLOADING:
+      return "downloading";
+    case MIST_JOB_PHASE_APPLYING:
+      return "applying";
+    case MIST_JOB_PHASE_FINISHED:
+      return "finished";
+    }
+  return "unknown";
+}
+
+static void
+mist_job_finalize (GObject *object)
+{
+  MistJob *self = MIST_JOB (object);
+
+  mist_queue_job_free (self->record);
+  g_free (self->install_path);
+  g_clear_pointer (&self->graph, mist_version_graph_unref);
+  g_clear_pointer (&self->installed, mist_manifest_unref);
+  g_clear_pointer (&self->target, mist_manifest_unref);
+  g_free (self->target_name);
+  g_clear_pointer (&self->plan, mist_plan_unref);
+  g_clear_object (&self->download);
+  g_clear_error (&self->error);
+
+  G_OBJECT_CLASS (mist_job_parent_class)->finalize (object);
+}
+
+static void
+mist_job_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
+{
+  MistJob *self = MIST_JOB (object);
+
+  switch (prop_id)
+    {
+    case PROP_STATE:
+      g_value_set_int (value, self->record->state);
+      break;
+    case PROP_PHASE:
+      g_value_set_int (value, self->phase);
+      break;
+    case PROP_BYTES_DONE:
+      g_value_set_uint64 (value, self->record->bytes_done);
+      break;
+    case PROP_BYTES_TOTAL:
+      g_value_set_uint64 (value, self->record->bytes_total);
+      break;
+    case PROP_SPEED:
+      g_value_set_uint64 (value, self->speed);
+      break;
+    case PROP_ETA:
+      g_value_set_int64 (value, self->eta);
+      break;
+    case PROP_ERROR_MESSAGE:
+      g_value_set_string (value, self->record->error_message);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+mist_job_class_init (MistJobClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GParamFlags flags = G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS;
+
+  object_class->finalize = mist_job_finalize;
+  object_class->get_property = mist_job_get_property;
+
+  properties[PROP_STATE] = g_param_spec_int ("state", NULL, NULL, MIST_JOB_STATE_QUEUED,
+                                             MIST_JOB_STATE_CANCELLED, MIST_JOB_STATE_QUEUED,
+                                             flags);
+  properties[PROP_PHASE] = g_param_spec_int ("phase", NULL, NULL, MIST_JOB_PHASE_WAITING,
+                                             MIST_JOB_PHASE_FINISHED, MIST_JOB_PHASE_WAITING,
+                                             flags);
+  properties[PROP_BYTES_DONE] = g_param_spec_uint64 ("bytes-done", NULL, NULL, 0, G_MAXUINT64,
+                                                     0, flags);
+  properties[PROP_BYTES_TOTAL] = g_param_spec_uint64 ("bytes-total", NULL, NULL, 0,
+                                                      G_MAXUINT64, 0, flags);
+  properties[PROP_SPEED] = g_param_spec_uint64 ("speed", NULL, NULL, 0, G_MAXUINT64, 0, flags);
+  properties[PROP_ETA] = g_param_spec_int64 ("eta", NULL, NULL, -1, G_MAXINT64, -1, flags);
+  properties[PROP_ERROR_MESSAGE] = g_param_spec_string ("error-message", NULL, NULL, NULL,
+                                                        flags);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+}
+
+static void
+mist_job_init (MistJob *self)
+{
+  self->eta = -1;
+}
+
+MistJob *
+mist_job_new (const MistJobContext *context, const MistQueueJob *record, const char *install_path)
+{
+  MistJob *self = g_object_new (MIST_TYPE_JOB, NULL);
+
+  self->context = *context;
+  self->record = mist_queue_job_copy (record);
+  self->install_path = g_strdup (install_path);
+  return self;
+}
+
+gint64
+mist_job_get_id (MistJob *self)
+{
+  g_return_val_if_fail (MIST_IS_JOB (self), 0);
+  return self->record->id;
+}
+
+const char *
+mist_job_get_game_id (MistJob *self)
+{
+  g_return_val_if_fail (MIST_IS_JOB (self), NULL);
+  return self->record->game_id;
+}
+
+MistJobKind
+mist_job_get_kind (MistJob *self)
+{
+  g_return_val_if_fail (MIST_IS_JOB (self), MIST_JOB_KIND_INSTALL);
+  return self->record->kind;
+}
+
+gint64
+mist_job_get_target_ordinal (MistJob *self)
+{
+  g_return_val_if_fail (MIST_IS_JOB (self), 0);
+  return self->record->target_ordinal;
+}
+
+const char *
+mist_job_get_install_path (MistJob *self)
+{
+  g_return_val_if_fail (MIST_IS_JOB (self), NULL);
+  return self->install_path;
+}
+
+MistJobState
+mist_job_get_state (MistJob *self)
+{
+  g_return_val_if_fail (MIST_IS_JOB (self), MIST_JOB_STATE_QUEUED);
+  return self->record->state;
+}
+
+MistJobPhase
+mist_job_get_phase (MistJob *self)
+{
+  g_return_val_if_fail (MIST_IS_JOB (self), MIST_JOB_PHASE_WAITING);
+  return self->phase;
+}
+
+guint64
+mist_job_get_bytes_done (MistJob *self)
+{
+  g_return_val_if_fail (MIST_IS_JOB (self), 0);
+  return self->record->bytes_done;
+}
+
+guint64
+mist_job_get_bytes_total (MistJob *self)
+{
+  g_return_val_if_fail (MIST_IS_JOB (self), 0);
+  return self->record->bytes_total;
+}
+
+guint64
+mist_job_get_speed (MistJob *self)
+{
+  g_return_val_if_fail (MIST_IS_JOB (self), 0);
+  return self->speed;
+}
+
+gint64
+mist_job_get_eta (MistJob *self)
+{
+  g_return_val_if_fail (MIST_IS_JOB (self), -1);
+  return self->eta;
+}
+
+MistPlan *
+mist_job_get_plan (MistJob *self)
+{
+  g_return_val_if_fail (MIST_IS_JOB (self), NULL);
+  return self->plan;
+}
+
+const char *
+mist_job_get_error_message (MistJob *self)
+{
+  g_return_val_if_fail (MIST_IS_JOB (self), NULL);
+  return self->record->error_message;
+}
+
+const GError *
+mist_job_get_error (MistJob *self)
+{
+  g_return_val_if_fail (MIST_IS_JOB (self), NULL);
+  return self->error;
+}
+
+void
+mist_job_set_error (MistJob *self, const GError *error)
+{
+  g_clear_error (&self->error);
+  if (error != NULL)
+    self->error = g_error_copy (error);
+}
+
+MistQueueJob *
+mist_job_get_record (MistJob *self)
+{
+  return self->record;
+}
+
+void
+mist_job_set_state (MistJob *self, MistJobState state, const char *error_message)
+{
+  const char *message = state == MIST_JOB_STATE_FAILED ? error_message : NULL;
+
+  if (self->record->state != state)
+    {
+      self->record->state = state;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STATE]);
+    }
+  if (g_strcmp0 (self->record->error_message, message) != 0)
+    {
+      g_free (self->record->error_message);
+      self->record->error_message = g_strdup (message);
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ERROR_MESSAGE]);
+    }
+}
+
+void
+mist_job_set_phase (MistJob *self, MistJobPhase phase)
+{
+  if (self->phase == phase)
+    return;
+  self->phase = phase;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PHASE]);
+}
+
+static void
+set_progress (MistJob *self, guint64 done, guint64 total, guint64 speed, gint64 eta)
+{
+  GObject *object = G_OBJECT (self);
+
+  g_object_freeze_notify (object);
+  if (self->record->bytes_done != done)
+    {
+      self->record->bytes_done = done;
+      g_object_notify_by_pspec (object, properties[PROP_BYTES_DONE]);
+    }
+  if (self->record->bytes_total != total)
+    {
+      self->record->bytes_total = total;
+      g_object_notify_by_pspec (object, properties[PROP_BYTES_TOTAL]);
+    }
+  if (self->speed != speed)
+    {
+      self->speed = speed;
+      g_object_notify_by_pspec (object, properties[PROP_SPEED]);
+    }
+  if (self->eta != eta)
+    {
+      self->eta = eta;
+      g_object_notify_by_pspec (object, properties[PROP_ETA]);
+    }
+  g_object_thaw_notify (object);
+}
+
+/* Download: metadata and planning */
+
+static void
+job_fail (GTask *task, GError *error)
+{
+  MistJob *self = g_task_get_source_object (task);
+
+  g_prefix_error (&error, "%s: ", self->record->game_id);
+  g_task_return_error (task, error);
+  g_object_unref (task);
+}
+
+static void job_fetch_manifest (GTask *task);
+static void job_fetch_next_patch_set (GTask *task);
+static void job_start_download (GTask *task);
+
+typedef struct
+{
+  GArray *route;  /* gint64 ordinals from the installed version to the target */
+  guint next_step; /* index in route of the next patch set's source */
+  gint64 installed_ordinal; /* MIST_VERSION_NONE when not installed */
+  gboolean plan_only;
+} DownloadState;
+
+static void
+download_state_free (gpointer data)
+{
+  DownloadState *state = data;
+
+  g_clear_pointer (&state->route, g_array_unref);
+  g_free (state);
+}
+
+typedef struct
+{
+  MistManifest *installed;
+  gint64 installed_ordinal;
+  MistPlan *repair_plan;
+  MistManifest *repair_manifest;
+  char *installed_name;
+} InstalledState;
+
+static void
+installed_state_free (gpointer data)
+{
+  InstalledState *state = data;
+
+  g_clear_pointer (&state->installed, mist_manifest_unref);
+  g_clear_pointer (&state->repair_plan, mist_plan_unref);
+  g_clear_pointer (&state->repair_manifest, mist_manifest_unref);
+  g_free (state->installed_name);
+  g_free (state);
+}
+
+/* Worker thread: reads the installed version and, for a repair, verifies it. */
+static void
+read_installed_in_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
+{
+  MistJob *self = source;
+  InstalledState *state = g_new0 (InstalledState, 1);
+  g_autoptr (MistInstalledGame) game = NULL;
+  g_autoptr (GPtrArray) bad_paths = NULL;
+  GError *error = NULL;
+
+  game = mist_state_db_get_installed (self->context.db, self->record->game_id, &error);
+  if (error != NULL)
+    goto failed;
+  if (game != NULL)
+    {
+      state->installed = mist_manifest_new_from_json (game->manifest_json, -1, &error);
+      if (state->installed == NULL)
+        goto failed;
+      state->installed_ordinal = game->version_ordinal;
+      state->installed_name = g_strdup (game->version_name);
+    }
+
+  if (self->record->kind == MIST_JOB_KIND_REPAIR)
+    {
+      if (game == NULL)
+        {
+          g_set_error (&error, MIST_ERROR, MIST_ERROR_NOT_FOUND,
+                       "The game is not installed, so there is nothing to repair");
+          goto failed;
+        }
+      bad_paths = mist_install_verify (self->context.db, self->record->game_id, NULL, NULL,
+                                       cancellable, &error);
+      if (bad_paths == NULL)
+        goto failed;
+      state->repair_plan = mist_install_plan_repair (self->context.db, self->record->game_id,
+                                                     bad_paths, &state->repair_manifest, &error);
+      if (state->repair_plan == NULL)
+        goto failed;
+    }
+
+  g_task_return_pointer (task, state, installed_state_free);
+  return;
+
+failed:
+  installed_state_free (state);
+  g_task_return_error (task, error);
+}
+
+static void
+on_installed_read (GObject *source, GAsyncResult *result, gpointer data)
+{
+  GTask *task = data;
+  MistJob *self = g_task_get_source_object (task);
+  InstalledState *state;
+  GError *error = NULL;
+
+  state = g_task_propagate_pointer (G_TASK (result), &error);
+  if (state == NULL)
+    {
+      job_fail (task, error);
+      return;
+    }
+
+  self->installed = g_steal_pointer (&state->installed);
+  if (self->record->kind == MIST_JOB_KIND_REPAIR)
+    {
+      self->plan = g_steal_pointer (&state->repair_plan);
+      self->target = g_steal_pointer (&state->repair_manifest);
+      g_free (self->target_name);
+      self->target_name = g_steal_pointer (&state->installed_name);
+      installed_state_free (state);
+      job_start_download (task);
+      return;
+    }
+
+  ((DownloadState *) g_task_get_task_data (task))->installed_ordinal = state->installed_ordinal;
+  installed_state_free (state);
+  job_fetch_manifest (task);
+}
+
+static void
+on_patches (GObject *source, GAsyncResult *result, gpointer data)
+{
+  GTask *task = data;
+  MistJob *self = g_task_get_source_object (task);
+  g_autoptr (JsonNode) patches = NULL;
+  g_autoptr (GTask) thread_task = NULL;
+  GError *error = NULL;
+
+  patches = mist_client_get_json_finish (MIST_CLIENT (source), result, &error);
+  if (patches == NULL || !mist_version_graph_add_patches_json (self->graph, patches, &error))
+    {
+      job_fail (task, error);
+      return;
+    }
+
+  thread_task = g_task_new (self, g_task_get_cancellable (task), on_installed_read, task);
+  g_task_run_in_thread (thread_task, read_installed_in_thread);
+}
+
+static void
+on_game (GObject *source, GAsyncResult *result, gpointer data)
+{
+  GTask *task = data;
+  MistJob *self = g_task_get_source_object (task);
+  g_autoptr (JsonNode) game = NULL;
+  g_autofree char *path = NULL;
+  const MistVersionInfo *target;
+  GError *error = NULL;
+
+  game = mist_client_get_json_finish (MIST_CLIENT (source), result, &error);
+  g_clear_pointer (&self->graph, mist_version_graph_unref);
+  self->graph = mist_version_graph_new ();
+  if (game == NULL || !mist_version_graph_add_game_json (self->graph, game, &error))
+    {
+      job_fail (task, error);
+      return;
+    }
+
+  target = mist_version_graph_lookup (self->graph, self->record->target_ordinal);
+  if (target == NULL && self->record->kind != MIST_JOB_KIND_REPAIR)
+    {
+      job_fail (task, g_error_new (MIST_ERROR, MIST_ERROR_NOT_FOUND,
+                                   "The server has no version %" G_GINT64_FORMAT
+                                   " of this game any more: cancel the job and queue it again",
+                                   self->record->target_ordinal));
+      return;
+    }
+  if (target != NULL)
+    {
+      g_free (self->target_name);
+      self->target_name = g_strdup (target->name);
+    }
+
+  path = g_strdup_printf ("/api/v1/games/%s/patches", self->record->game_id);
+  mist_client_get_json_async (self->context.client, path, g_task_get_cancellable (task),
+                              on_patches, task);
+}
+
+static void
+on_server_info (GObject *source, GAsyncResult *result, gpointer data)
+{
+  GTask *task = data;
+  MistJob *self = g_task_get_source_object (task);
+  g_autoptr (MistServerInfo) info = NULL;
+  g_autofree char *path = NULL;
+  GError *error = NULL;
+
+  info = mist_client_get_server_info_finish (MIST_CLIENT (source), result, &error);
+  if (info == NULL)
+    {
+      job_fail (task, error);
+      return;
+    }
+
+  path = g_strdup_printf ("/api/v1/games/%s", self->record->game_id);
+  mist_client_get_json_async (self->context.client, path, g_task_get_cancellable (task),
+                              on_game, task);
+}
+
+static void
+on_target_manifest (GObject *source, GAsyncResult *result, gpointer data)
+{
+  GTask *task = data;
+  MistJob *self = g_task_get_source_object (task);
+  DownloadState *state = g_task_get_task_data (task);
+  gint64 from = state->installed_ordinal;
+  GError *error = NULL;
+
+  self->target = mist_client_get_manifest_finish (MIST_CLIENT (source), result, &error);
+  if (self->target == NULL)
+    {
+      job_fail (task, error);
+      return;
+    }
+
+  if (self->installed == NULL || from == self->record->target_ordinal ||
+      mist_version_graph_lookup (self->graph, from) == NULL)
+    {
+      /* A fresh install, a re-install of the same version, or an installed version the
+       * server no longer lists: no patch route, files are reused by content only. */
+      self->plan = mist_plan_new_full (self->installed != NULL ? from : MIST_VERSION_NONE,
+                                       self->installed, self->record->target_ordinal,
+                                       self->target);
+      job_start_download (task);
+      return;
+    }
+
+  state->route = mist_version_graph_find_route (self->graph, from, self->record->target_ordinal,
+                                                NULL, &error);
+  if (state->route == NULL)
+    {
+      job_fail (task, error);
+      return;
+    }
+  state->next_step = 0;
+  job_fetch_next_patch_set (task);
+}
+
+static void
+job_fetch_manifest (GTask *task)
+{
+  MistJob *self = g_task_get_source_object (task);
+
+  mist_client_get_manifest_async (self->context.client, self->record->game_id,
+                                  self->record->target_ordinal, g_task_get_cancellable (task),
+                                  on_target_manifest, task);
+}
+
+static void
+job_compute_plan (GTask *task)
+{
+  MistJob *self = g_task_get_source_object (task);
+  DownloadState *state = g_task_get_task_data (task);
+  GError *error = NULL;
+
+  self->plan = mist_plan_compute (self->graph, state->installed_ordinal, self->installed,
+                                  self->record->target_ordinal, self->target, &error);
+  if (self->plan == NULL)
+    {
+      job_fail (task, error);
+      return;
+    }
+  job_start_download (task);
+}
+
+static void
+on_patch_set (GObject *source, GAsyncResult *result, gpointer data)
+{
+  GTask *task = data;
+  MistJob *self = g_task_get_source_object (task);
+  DownloadState *state = g_task_get_task_data (task);
+  g_autoptr (JsonNode) node = NULL;
+  g_autoptr (MistPatchSet) patch_set = NULL;
+  GError *error = NULL;
+
+  node = mist_client_get_patch_set_finish (MIST_CLIENT (source), result, &error);
+  if (node != NULL)
+    patch_set = mist_patch_set_new_from_json_node (node, &error);
+  if (patch_set == NULL || !mist_version_graph_add_patch_set (self->graph, patch_set, &error))
+    {
+      job_fail (task, error);
+      return;
+    }
+  state->next_step++;
+  job_fetch_next_patch_set (task);
+}
+
+static void
+job_fetch_next_patch_set (GTask *task)
+{
+  MistJob *self = g_task_get_source_object (task);
+  DownloadState *state = g_task_get_task_data (task);
+
+  /* A route of one ordinal is a full download and has no patch sets. */
+  if (state->next_step + 1 >= state->route->len)
+    {
+      job_compute_plan (task);
+      return;
+    }
+  mist_client_get_patch_set_async (self->context.client, self->record->game_id,
+                                   g_array_index (state->route, gint64, state->next_step),
+                                   g_array_index (state->route, gint64, state->next_step + 1),
+                                   g_task_get_cancellable (task), on_patch_set, task);
+}
+
+/* Download: objects */
+
+static void
+on_download_progress (GObject *object, GParamSpec *pspec, gpointer data)
+{
+  MistJob *self = data;
+  MistDownload *download = MIST_DOWNLOAD (object);
+
+  set_progress (self, mist_download_get_bytes_done (download),
+                mist_download_get_bytes_total (download), mist_download_get_speed (download),
+                mist_download_get_eta (download));
+}
+
+static void
+on_objects_downloaded (GObject *source, GAsyncResult *result, gpointer data)
+{
+  GTask *task = data;
+  MistJob *self = g_task_get_source_object (task);
+  GError *error = NULL;
+
+  g_signal_handlers_disconnect_by_data (source, self);
+  if (!mist_download_run_finish (MIST_DOWNLOAD (source), result, &error))
+    {
+      job_fail (task, error);
+      return;
+    }
+  set_progress (self, self->record->bytes_total, self->record->bytes_total, 0, 0);
+  g_task_return_boolean (task, TRUE);
+  g_object_unref (task);
+}
+
+static MistDownload *
+job_create_download (MistJob *self, GPtrArray *objects)
+{
+  MistDownload *download = mist_download_new (self->context.downloader);
+
+  for (guint i = 0; i < objects->len; i++)
+    {
+      const MistPlanObject *object = g_ptr_array_index (objects, i);
+      g_autofree char *url = mist_client_get_object_url (self->context.client,
+                                                         object->object_id);
+
+      mist_download_add_object (download, object->object_id, url, object->size);
+    }
+  return download;
+}
+
+static void
+job_start_download (GTask *task)
+{
+  MistJob *self = g_task_get_source_object (task);
+  DownloadState *state = g_task_get_task_data (task);
+  g_autoptr (GPtrArray) objects = mist_plan_list_objects (self->plan);
+  g_autofree char *authorization = NULL;
+  g_autofree char *probe_url = NULL;
+
+  if (state->plan_only)
+    {
+      g_task_return_boolean (task, TRUE);
+      g_object_unref (task);
+      return;
+    }
+
+  if (objects->len > 0)
+    {
+      const MistPlanObject *first = g_ptr_array_index (objects, 0);
+
+      probe_url = mist_client_get_object_url (self->context.client, first->object_id);
+      authorization = mist_client_get_authorization_for (self->context.client, probe_url);
+    }
+  mist_downloader_set_authorization (self->context.downloader, authorization);
+
+  g_clear_object (&self->download);
+  self->download = job_create_download (self, objects);
+  mist_job_set_phase (self, MIST_JOB_PHASE_DOWNLOADING);
+  set_progress (self, 0, mist_download_get_bytes_total (self->download), 0, -1);
+  g_signal_connect (self->download, "notify::bytes-done", G_CALLBACK (on_download_progress),
+                    self);
+  mist_download_run_async (self->download, g_task_get_cancellable (task),
+                           on_objects_downloaded, task);
+}
+
+void
+mist_job_download_async (MistJob *self,
+                         GCancellable *cancellable,
+                         GAsyncReadyCallback callback,
+                         gpointer user_data)
+{
+  GTask *task;
+
+  g_return_if_fail (MIST_IS_JOB (self));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, mist_job_download_async);
+  g_task_set_task_data (task, g_new0 (DownloadState, 1), download_state_free);
+  g_clear_pointer (&self->plan, mist_plan_unref);
+  g_clear_pointer (&self->target, mist_manifest_unref);
+  g_clear_pointer (&self->installed, mist_manifest_unref);
+  mist_job_set_phase (self, MIST_JOB_PHASE_PLANNING);
+  mist_client_get_server_info_async (self->context.client, cancellable, on_server_info, task);
+}
+
+void
+mist_job_plan_async (MistJob *self,
+                     GCancellable *cancellable,
+                     GAsyncReadyCallback callback,
+                     gpointer user_data)
+{
+  GTask *task;
+  DownloadState *state;
+
+  g_return_if_fail (MIST_IS_JOB (self));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, mist_job_download_async);
+  state = g_new0 (DownloadState, 1);
+  state->plan_only = TRUE;
+  g_task_set_task_data (task, state, download_state_free);
+  mist_job_set_phase (self, MIST_JOB_PHASE_PLANNING);
+  mist_client_get_server_info_async (self->context.client, cancellable, on_server_info, task);
+}
+
+gboolean
+mist_job_download_finish (MistJob *self, GAsyncResult *result, GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/* Apply */
+
+static void job_apply_with_request (GTask *task);
+
+static void
+on_install_progress (const MistInstallProgress *progress, gpointer data)
+{
+  MistJob *self = data;
+
+  set_progress (self, progress->bytes_done, progress->bytes_total, 0, -1);
+}
+
+static void
+on_missing_downloaded (GObject *source, GAsyncResult *result, gpointer data)
+{
+  GTask *task = data;
+  GError *error = NULL;
+
+  if (!mist_download_run_finish (MIST_DOWNLOAD (source), result, &error))
+    {
+      job_fail (task, error);
+      return;
+    }
+  job_apply_with_request (task);
+}
+
+static void
+on_applied (GObject *source, GAsyncResult *result, gpointer data)
+{
+  GTask *task = data;
+  MistJob *self = g_task_get_source_object (task);
+  g_autoptr (GPtrArray) missing = NULL;
+  GError *error = NULL;
+
+  if (mist_install_apply_finish (result, &missing, &error))
+    {
+      g_task_return_boolean (task, TRUE);
+      g_object_unref (task);
+      return;
+    }
+
+  /* An object deleted from the cache since the download (by hand, or a full disk):
+   * fetch the missing ones once more, and apply again, which resumes the staging. */
+  if (g_error_matches (error, MIST_ERROR, MIST_ERROR_NOT_FOUND) && missing != NULL &&
+      missing->len > 0 && g_object_get_data (G_OBJECT (task), "refetched") == NULL)
+    {
+      g_autoptr (MistDownload) download = job_create_download (self, missing);
+
+      g_debug ("%s: %u objects missing when applying; fetching them again",
+               self->record->game_id, missing->len);
+      g_clear_error (&error);
+      g_object_set_data (G_OBJECT (task), "refetched", GINT_TO_POINTER (TRUE));
+      mist_download_run_async (download, g_task_get_cancellable (task), on_missing_downloaded,
+                               task);
+      return;
+    }
+  job_fail (task, error);
+}
+
+static void
+job_apply_with_request (GTask *task)
+{
+  MistJob *self = g_task_get_source_object (task);
+  MistInstallRequest request = {
+    .game_id = self->record->game_id,
+    .install_path = self->install_path,
+    .target = self->target,
+    .version_name = self->target_name,
+    .plan = self->plan,
+    .objects_dir = mist_downloader_get_cache_dir (self->context.downloader),
+  };
+
+  mist_install_apply_async (self->context.db, &request, on_install_progress, self,
+                            g_task_get_cancellable (task), on_applied, task);
+}
+
+void
+mist_job_apply_async (MistJob *self,
+                      GCancellable *cancellable,
+                      GAsyncReadyCallback callback,
+                      gpointer user_data)
+{
+  GTask *task;
+
+  g_return_if_fail (MIST_IS_JOB (self));
+  g_return_if_fail (self->plan != NULL && self->target != NULL);
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, mist_job_apply_async);
+  if (mist_launcher_is_running (self->record->game_id))
+    {
+      job_fail (task, g_error_new (MIST_ERROR, MIST_ERROR_BUSY,
+                                   "The game is running: quit it, then resume the job"));
+      return;
+    }
+
+  mist_job_set_phase (self, MIST_JOB_PHASE_APPLYING);
+  job_apply_with_request (task);
+}
+
+gboolean
+mist_job_apply_finish (MistJob *self, GAsyncResult *result, GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/* Object bookkeeping */
+
+void
+mist_job_collect_objects (MistJob *self, GHashTable *set)
+{
+  g_autoptr (GPtrArray) objects = NULL;
+
+  if (self->plan == NULL)
+    return;
+  objects = mist_plan_list_objects (self->plan);
+  for (guint i = 0; i < objects->len; i++)
+    {
+      const MistPlanObject *object = g_ptr_array_index (objects, i);
+
+      g_hash_table_add (set, g_strdup (object->object_id));
+    }
+}
+
+void
+mist_job_discard_objects (MistJob *self, GHashTable *keep)
+{
+  g_autoptr (GPtrArray) objects = NULL;
+
+  if (self->plan == NULL)
+    return;
+  objects = mist_plan_list_objects (self->plan);
+  for (guint i = 0; i < objects->len; i++)
+    {
+      const MistPlanObject *object = g_ptr_array_index (objects, i);
+      g_autoptr (GError) error = NULL;
+
+      if (keep != NULL && g_hash_table_contains (keep, object->object_id))
+        continue;
+      if (!mist_downloader_discard_object (self->context.downloader, object->object_id, &error))
+        g_warning ("%s: %s", self->record->game_id, error->message);
+    }
+}

@@ -1,0 +1,1001 @@
+/* mist-queue.c
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include "mist-queue.h"
+#include "mist-error.h"
+#include "mist-job-private.h"
+
+#include <glib/gstdio.h>
+
+/* Progress is written to the database at most this often per job. */
+#define PROGRESS_SAVE_INTERVAL_US (2 * G_USEC_PER_SEC)
+
+typedef struct _MistQueue MistQueue;
+
+/* Per-job run state the queue keeps next to the job. */
+typedef struct
+{
+  MistQueue *queue;          /* unowned: the queue owns the entry */
+  MistJob *job;              /* owned */
+  GCancellable *cancellable; /* owned while downloading or applying */
+  gboolean downloaded;       /* objects are complete; waiting for the apply slot */
+  /* While a stop is requested: PAUSED, CANCELLED, or QUEUED from mist_queue_stop();
+   * RUNNING otherwise. */
+  MistJobState stop_state;
+  gint64 last_saved;         /* monotonic time of the last progress write */
+  gulong progress_handler;
+} Entry;
+
+struct _MistQueue
+{
+  GObject parent_instance;
+
+  MistJobContext context; /* client, downloader and db are owned */
+  char *games_dir;
+  GPtrArray *entries;     /* Entry *, owned, in queue order */
+  GPtrArray *jobs;        /* MistJob *, unowned view of entries for callers */
+  gboolean stopped;       /* mist_queue_stop() was called: start nothing new */
+  Entry *downloading;     /* unowned, nullable */
+  Entry *applying;        /* unowned, nullable */
+};
+
+G_DEFINE_FINAL_TYPE (MistQueue, mist_queue, G_TYPE_OBJECT)
+
+enum
+{
+  PROP_0,
+  PROP_BUSY,
+  N_PROPS
+};
+
+enum
+{
+  SIGNAL_JOB_ADDED,
+  SIGNAL_JOB_FINISHED,
+  N_SIGNALS
+};
+
+static GParamSpec *properties[N_PROPS];
+static guint signals[N_SIGNALS];
+
+static void queue_schedule (MistQueue *self);
+
+static void
+entry_free (gpointer data)
+{
+  Entry *entry = data;
+
+  if (entry->progress_handler != 0)
+    g_signal_handler_disconnect (entry->job, entry->progress_handler);
+  g_clear_object (&entry->cancellable);
+  g_clear_object (&entry->job);
+  g_free (entry);
+}
+
+static void
+mist_queue_dispose (GObject *object)
+{
+  MistQueue *self = MIST_QUEUE (object);
+
+  for (guint i = 0; self->entries != NULL && i < self->entries->len; i++)
+    {
+      Entry *entry = g_ptr_array_index (self->entries, i);
+
+      if (entry->cancellable != NULL)
+        g_cancellable_cancel (entry->cancellable);
+    }
+  G_OBJECT_CLASS (mist_queue_parent_class)->dispose (object);
+}
+
+static void
+mist_queue_finalize (GObject *object)
+{
+  MistQueue *self = MIST_QUEUE (object);
+
+  g_ptr_array_unref (self->jobs);
+  g_ptr_array_unref (self->entries);
+  g_clear_object (&self->context.client);
+  g_clear_object (&self->context.downloader);
+  g_clear_pointer (&self->context.db, mist_state_db_unref);
+  g_free (self->games_dir);
+
+  G_OBJECT_CLASS (mist_queue_parent_class)->finalize (object);
+}
+
+static void
+mist_queue_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
+{
+  switch (prop_id)
+    {
+    case PROP_BUSY:
+      g_value_set_boolean (value, mist_queue_is_busy (MIST_QUEUE (object)));
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+mist_queue_class_init (MistQueueClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = mist_queue_dispose;
+  object_class->finalize = mist_queue_finalize;
+  object_class->get_property = mist_queue_get_property;
+
+  properties[PROP_BUSY] = g_param_spec_boolean ("busy", NULL, NULL, FALSE,
+                                                G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY |
+                                                  G_PARAM_STATIC_STRINGS);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  /* A job entered the queue (queued now, or loaded from the database). */
+  signals[SIGNAL_JOB_ADDED] = g_signal_new ("job-added", G_TYPE_FROM_CLASS (klass),
+                                            G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                                            G_TYPE_NONE, 1, MIST_TYPE_JOB);
+  /* A job stopped for good or for now: done, failed, cancelled or paused. Done and
+   * cancelled jobs have left the queue when this is emitted. */
+  signals[SIGNAL_JOB_FINISHED] = g_signal_new ("job-finished", G_TYPE_FROM_CLASS (klass),
+                                               G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                                               G_TYPE_NONE, 1, MIST_TYPE_JOB);
+}
+
+static void
+mist_queue_init (MistQueue *self)
+{
+  self->entries = g_ptr_array_new_with_free_func (entry_free);
+  self->jobs = g_ptr_array_new ();
+}
+
+MistQueue *
+mist_queue_new (MistClient *client,
+                MistDownloader *downloader,
+                MistStateDb *db,
+                const char *games_dir)
+{
+  MistQueue *self;
+
+  g_return_val_if_fail (MIST_IS_CLIENT (client), NULL);
+  g_return_val_if_fail (MIST_IS_DOWNLOADER (downloader), NULL);
+  g_return_val_if_fail (db != NULL && games_dir != NULL, NULL);
+
+  self = g_object_new (MIST_TYPE_QUEUE, NULL);
+  self->context.client = g_object_ref (client);
+  self->context.downloader = g_object_ref (downloader);
+  self->context.db = mist_state_db_ref (db);
+  self->games_dir = g_strdup (games_dir);
+  return self;
+}
+
+GPtrArray *
+mist_queue_get_jobs (MistQueue *self)
+{
+  g_return_val_if_fail (MIST_IS_QUEUE (self), NULL);
+  return self->jobs;
+}
+
+static Entry *
+find_entry (MistQueue *self, MistJob *job, guint *index)
+{
+  for (guint i = 0; i < self->entries->len; i++)
+    {
+      Entry *entry = g_ptr_array_index (self->entries, i);
+
+      if (entry->job == job)
+        {
+          if (index != NULL)
+            *index = i;
+          return entry;
+        }
+    }
+  return NULL;
+}
+
+MistJob *
+mist_queue_lookup (MistQueue *self, gint64 job_id)
+{
+  g_return_val_if_fail (MIST_IS_QUEUE (self), NULL);
+
+  for (guint i = 0; i < self->entries->len; i++)
+    {
+      Entry *entry = g_ptr_array_index (self->entries, i);
+
+      if (mist_job_get_id (entry->job) == job_id)
+        return entry->job;
+    }
+  return NULL;
+}
+
+gboolean
+mist_queue_is_busy (MistQueue *self)
+{
+  g_return_val_if_fail (MIST_IS_QUEUE (self), FALSE);
+  return self->downloading != NULL || self->applying != NULL;
+}
+
+static void
+rebuild_job_view (MistQueue *self)
+{
+  g_ptr_array_set_size (self->jobs, 0);
+  for (guint i = 0; i < self->entries->len; i++)
+    g_ptr_array_add (self->jobs, ((Entry *) g_ptr_array_index (self->entries, i))->job);
+}
+
+static char *
+job_meta_key (gint64 id)
+{
+  return g_strdup_printf ("job/%" G_GINT64_FORMAT, id);
+}
+
+static void
+on_job_progress (GObject *object, GParamSpec *pspec, gpointer data)
+{
+  Entry *entry = data;
+  MistJob *job = entry->job;
+  MistQueueJob *record = mist_job_get_record (job);
+  gint64 now = g_get_monotonic_time ();
+
+  if (mist_job_get_phase (job) != MIST_JOB_PHASE_DOWNLOADING ||
+      now - entry->last_saved < PROGRESS_SAVE_INTERVAL_US)
+    return;
+  entry->last_saved = now;
+  mist_state_db_queue_set_progress_async (entry->queue->context.db, record->id,
+                                          record->bytes_done, record->bytes_total, NULL, NULL,
+                                          NULL);
+}
+
+static Entry *
+queue_append (MistQueue *self, MistJob *job)
+{
+  Entry *entry = g_new0 (Entry, 1);
+
+  entry->queue = self;
+  entry->job = job;
+  entry->stop_state = MIST_JOB_STATE_RUNNING;
+  entry->progress_handler = g_signal_connect (job, "notify::bytes-done",
+                                              G_CALLBACK (on_job_progress), entry);
+  g_ptr_array_add (self->entries, entry);
+  rebuild_job_view (self);
+  g_signal_emit (self, signals[SIGNAL_JOB_ADDED], 0, job);
+  return entry;
+}
+
+static void
+set_job_state (MistQueue *self, MistJob *job, MistJobState state, const char *message)
+{
+  MistQueueJob *record = mist_job_get_record (job);
+
+  mist_job_set_state (job, state, message);
+  mist_state_db_queue_set_state_async (self->context.db, record->id, state, message, NULL,
+                                       NULL, NULL);
+  mist_state_db_queue_set_progress_async (self->context.db, record->id, record->bytes_done,
+                                          record->bytes_total, NULL, NULL, NULL);
+}
+
+/* Deletes every file in the object cache: used when no job is left that could resume. */
+static void
+clear_object_cache (MistQueue *self)
+{
+  const char *cache_dir = mist_downloader_get_cache_dir (self->context.downloader);
+  g_autoptr (GDir) dir = g_dir_open (cache_dir, 0, NULL);
+  const char *name;
+
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *path = g_build_filename (cache_dir, name, NULL);
+
+      if (g_unlink (path) != 0)
+        g_debug ("Failed to delete %s from the object cache: %s", path, g_strerror (errno));
+    }
+}
+
+/* Frees the disk space of a job that will not resume: its objects go unless another
+ * job in the queue needs them. A job of an earlier run that was never planned in this
+ * one has no object list, so the cache is only cleared when no other job is left. */
+static void
+free_job_objects (MistQueue *self, Entry *finished)
+{
+  g_autoptr (GHashTable) keep = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  gboolean others_unplanned = FALSE;
+
+  for (guint i = 0; i < self->entries->len; i++)
+    {
+      Entry *entry = g_ptr_array_index (self->entries, i);
+
+      if (entry == finished)
+        continue;
+      if (mist_job_get_plan (entry->job) == NULL)
+        others_unplanned = TRUE;
+      mist_job_collect_objects (entry->job, keep);
+    }
+
+  if (self->entries->len <= 1)
+    clear_object_cache (self);
+  else if (!others_unplanned || mist_job_get_plan (finished->job) != NULL)
+    mist_job_discard_objects (finished->job, keep);
+}
+
+static void
+queue_remove (MistQueue *self, Entry *entry)
+{
+  g_autoptr (MistJob) job = g_object_ref (entry->job);
+  g_autofree char *key = job_meta_key (mist_job_get_id (job));
+  guint index = 0;
+
+  free_job_objects (self, entry);
+  mist_state_db_queue_remove (self->context.db, mist_job_get_id (job), NULL);
+  mist_state_db_catalog_put_async (self->context.db, key, "null", 0, NULL, NULL, NULL);
+  if (find_entry (self, job, &index) != NULL)
+    g_ptr_array_remove_index (self->entries, index);
+  rebuild_job_view (self);
+}
+
+/* Ends the current run of entry's job after error (owned, may be NULL for success). */
+static void
+finish_run (MistQueue *self, Entry *entry, GError *error)
+{
+  g_autoptr (MistJob) job = g_object_ref (entry->job);
+  MistJobState stop_state = entry->stop_state;
+
+  g_clear_object (&entry->cancellable);
+  entry->stop_state = MIST_JOB_STATE_RUNNING;
+  if (self->downloading == entry)
+    self->downloading = NULL;
+  if (self->applying == entry)
+    self->applying = NULL;
+
+  if (error == NULL)
+    {
+      set_job_state (self, job, MIST_JOB_STATE_DONE, NULL);
+      mist_job_set_phase (job, MIST_JOB_PHASE_FINISHED);
+      queue_remove (self, entry);
+    }
+  else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) &&
+           stop_state == MIST_JOB_STATE_CANCELLED)
+    {
+      set_job_state (self, job, MIST_JOB_STATE_CANCELLED, NULL);
+      mist_job_set_phase (job, MIST_JOB_PHASE_FINISHED);
+      queue_remove (self, entry);
+    }
+  else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) &&
+           stop_state == MIST_JOB_STATE_QUEUED)
+    {
+      /* Stopped by mist_queue_stop(): the next load resumes the job. */
+      entry->downloaded = FALSE;
+      set_job_state (self, job, MIST_JOB_STATE_QUEUED, NULL);
+      mist_job_set_phase (job, MIST_JOB_PHASE_WAITING);
+    }
+  else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    {
+      entry->downloaded = FALSE;
+      set_job_state (self, job, MIST_JOB_STATE_PAUSED, NULL);
+      mist_job_set_phase (job, MIST_JOB_PHASE_WAITING);
+    }
+  else
+    {
+      g_message ("Job %" G_GINT64_FORMAT " failed: %s", mist_job_get_id (job), error->message);
+      mist_job_set_error (job, error);
+      entry->downloaded = FALSE;
+      set_job_state (self, job, MIST_JOB_STATE_FAILED, error->message);
+      mist_job_set_phase (job, MIST_JOB_PHASE_FINISHED);
+    }
+  g_clear_error (&error);
+
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_BUSY]);
+  g_signal_emit (self, signals[SIGNAL_JOB_FINISHED], 0, job);
+  queue_schedule (self);
+}
+
+static void
+on_applied (GObject *source, GAsyncResult *result, gpointer data)
+{
+  g_autoptr (MistQueue) self = data;
+  MistJob *job = MIST_JOB (source);
+  Entry *entry = find_entry (self, job, NULL);
+  GError *error = NULL;
+
+  mist_job_apply_finish (job, result, &error);
+  if (entry != NULL)
+    finish_run (self, entry, error);
+  else
+    g_clear_error (&error);
+}
+
+static void
+on_downloaded (GObject *source, GAsyncResult *result, gpointer data)
+{
+  g_autoptr (MistQueue) self = data;
+  MistJob *job = MIST_JOB (source);
+  Entry *entry = find_entry (self, job, NULL);
+  GError *error = NULL;
+
+  if (!mist_job_download_finish (job, result, &error))
+    {
+      if (entry != NULL)
+        finish_run (self, entry, error);
+      else
+        g_clear_error (&error);
+      return;
+    }
+  if (entry == NULL)
+    return;
+
+  entry->downloaded = TRUE;
+  mist_job_set_phase (job, MIST_JOB_PHASE_WAITING);
+  self->downloading = NULL;
+  queue_schedule (self);
+}
+
+static void
+start_download (MistQueue *self, Entry *entry)
+{
+  self->downloading = entry;
+  entry->cancellable = g_cancellable_new ();
+  set_job_state (self, entry->job, MIST_JOB_STATE_RUNNING, NULL);
+  mist_job_download_async (entry->job, entry->cancellable, on_downloaded, g_object_ref (self));
+}
+
+static void
+start_apply (MistQueue *self, Entry *entry)
+{
+  self->applying = entry;
+  mist_job_apply_async (entry->job, entry->cancellable, on_applied, g_object_ref (self));
+}
+
+/* Fills the download slot with the first queued job and the apply slot with the first
+ * downloaded one, in queue order. */
+static void
+queue_schedule (MistQueue *self)
+{
+  gboolean was_busy = mist_queue_is_busy (self);
+
+  if (self->stopped)
+    return;
+  for (guint i = 0; i < self->entries->len; i++)
+    {
+      Entry *entry = g_ptr_array_index (self->entries, i);
+      MistJobState state = mist_job_get_state (entry->job);
+
+      if (self->applying == NULL && entry->downloaded && state == MIST_JOB_STATE_RUNNING)
+        start_apply (self, entry);
+      else if (self->downloading == NULL && state == MIST_JOB_STATE_QUEUED)
+        start_download (self, entry);
+    }
+  if (was_busy != mist_queue_is_busy (self))
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_BUSY]);
+}
+
+/* Control */
+
+static gboolean
+check_entry (MistQueue *self, MistJob *job, Entry **entry, GError **error)
+{
+  *entry = find_entry (self, job, NULL);
+  if (*entry == NULL)
+    {
+      g_set_error (error, MIST_ERROR, MIST_ERROR_NOT_FOUND, "Job %" G_GINT64_FORMAT
+                   " is not in the queue", mist_job_get_id (job));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* Stops a running job; finish_run() sets stop_state once the work has stopped. */
+static void
+stop_entry (MistQueue *self, Entry *entry, MistJobState stop_state)
+{
+  entry->stop_state = stop_state;
+  if (entry->cancellable != NULL)
+    g_cancellable_cancel (entry->cancellable);
+}
+
+gboolean
+mist_queue_pause (MistQueue *self, MistJob *job, GError **error)
+{
+  Entry *entry;
+
+  g_return_val_if_fail (MIST_IS_QUEUE (self), FALSE);
+  if (!check_entry (self, job, &entry, error))
+    return FALSE;
+
+  if (entry->cancellable != NULL)
+    {
+      if (self->applying == entry)
+        {
+          g_set_error (error, MIST_ERROR, MIST_ERROR_BUSY,
+                       "%s is being applied and finishes in a moment; it cannot be paused now",
+                       mist_job_get_game_id (job));
+          return FALSE;
+        }
+      stop_entry (self, entry, MIST_JOB_STATE_PAUSED);
+      return TRUE;
+    }
+  if (mist_job_get_state (job) == MIST_JOB_STATE_QUEUED ||
+      mist_job_get_state (job) == MIST_JOB_STATE_FAILED)
+    set_job_state (self, job, MIST_JOB_STATE_PAUSED, NULL);
+  return TRUE;
+}
+
+gboolean
+mist_queue_resume (MistQueue *self, MistJob *job, GError **error)
+{
+  Entry *entry;
+  MistJobState state;
+
+  g_return_val_if_fail (MIST_IS_QUEUE (self), FALSE);
+  if (!check_entry (self, job, &entry, error))
+    return FALSE;
+
+  state = mist_job_get_state (job);
+  if (state == MIST_JOB_STATE_PAUSED || state == MIST_JOB_STATE_FAILED)
+    {
+      mist_job_set_error (job, NULL);
+      set_job_state (self, job, MIST_JOB_STATE_QUEUED, NULL);
+      mist_job_set_phase (job, MIST_JOB_PHASE_WAITING);
+      queue_schedule (self);
+    }
+  return TRUE;
+}
+
+/* A referenced copy of the job list, safe to walk while jobs leave the queue. */
+static GPtrArray *
+copy_jobs (MistQueue *self)
+{
+  GPtrArray *jobs = g_ptr_array_new_with_free_func (g_object_unref);
+
+  for (guint i = 0; i < self->jobs->len; i++)
+    g_ptr_array_add (jobs, g_object_ref (g_ptr_array_index (self->jobs, i)));
+  return jobs;
+}
+
+void
+mist_queue_pause_all (MistQueue *self)
+{
+  g_autoptr (GPtrArray) jobs = copy_jobs (self);
+
+  for (guint i = 0; i < jobs->len; i++)
+    mist_queue_pause (self, g_ptr_array_index (jobs, i), NULL);
+}
+
+void
+mist_queue_resume_all (MistQueue *self)
+{
+  g_autoptr (GPtrArray) jobs = copy_jobs (self);
+
+  for (guint i = 0; i < jobs->len; i++)
+    mist_queue_resume (self, g_ptr_array_index (jobs, i), NULL);
+}
+
+gboolean
+mist_queue_cancel (MistQueue *self, MistJob *job, GError **error)
+{
+  Entry *entry;
+
+  g_return_val_if_fail (MIST_IS_QUEUE (self), FALSE);
+  if (!check_entry (self, job, &entry, error))
+    return FALSE;
+
+  if (self->applying == entry)
+    {
+      g_set_error (error, MIST_ERROR, MIST_ERROR_BUSY,
+                   "%s is being applied and finishes in a moment; it cannot be cancelled now",
+                   mist_job_get_game_id (job));
+      return FALSE;
+    }
+  if (entry->cancellable != NULL)
+    {
+      stop_entry (self, entry, MIST_JOB_STATE_CANCELLED);
+      return TRUE;
+    }
+
+  g_object_ref (job);
+  set_job_state (self, job, MIST_JOB_STATE_CANCELLED, NULL);
+  mist_job_set_phase (job, MIST_JOB_PHASE_FINISHED);
+  queue_remove (self, entry);
+  g_signal_emit (self, signals[SIGNAL_JOB_FINISHED], 0, job);
+  g_object_unref (job);
+  return TRUE;
+}
+
+gboolean
+mist_queue_move (MistQueue *self, MistJob *job, guint index, GError **error)
+{
+  Entry *entry;
+  guint current = 0;
+
+  g_return_val_if_fail (MIST_IS_QUEUE (self), FALSE);
+  if (!check_entry (self, job, &entry, error))
+    return FALSE;
+
+  if (!mist_state_db_queue_move (self->context.db, mist_job_get_id (job), index, error))
+    return FALSE;
+  find_entry (self, job, &current);
+  g_ptr_array_steal_index (self->entries, current);
+  g_ptr_array_insert (self->entries, (gint) MIN (index, self->entries->len), entry);
+  rebuild_job_view (self);
+  queue_schedule (self);
+  return TRUE;
+}
+
+/* Loading */
+
+typedef struct
+{
+  MistQueueJob *record;
+  char *install_path;
+} LoadedJob;
+
+static void
+loaded_job_free (gpointer data)
+{
+  LoadedJob *loaded = data;
+
+  mist_queue_job_free (loaded->record);
+  g_free (loaded->install_path);
+  g_free (loaded);
+}
+
+static char *
+read_install_path (MistStateDb *db, gint64 id)
+{
+  g_autofree char *key = job_meta_key (id);
+  g_autoptr (MistCatalogEntry) meta = mist_state_db_catalog_get (db, key, NULL);
+  g_autoptr (JsonNode) node = NULL;
+  JsonObject *object;
+
+  if (meta == NULL || (node = json_from_string (meta->json, NULL)) == NULL ||
+      !JSON_NODE_HOLDS_OBJECT (node))
+    return NULL;
+  object = json_node_get_object (node);
+  return g_strdup (json_object_get_string_member_with_default (object, "install_path", NULL));
+}
+
+static void
+load_in_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
+{
+  MistQueue *self = source;
+  g_autoptr (GPtrArray) records = NULL;
+  g_autoptr (GPtrArray) loaded = g_ptr_array_new_with_free_func (loaded_job_free);
+  GError *error = NULL;
+
+  records = mist_state_db_queue_list (self->context.db, &error);
+  if (records == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+
+  for (guint i = 0; i < records->len; i++)
+    {
+      MistQueueJob *record = g_ptr_array_index (records, i);
+      LoadedJob *job;
+
+      if (record->state == MIST_JOB_STATE_DONE || record->state == MIST_JOB_STATE_CANCELLED)
+        {
+          mist_state_db_queue_remove (self->context.db, record->id, NULL);
+          continue;
+        }
+      job = g_new0 (LoadedJob, 1);
+      job->record = mist_queue_job_copy (record);
+      job->install_path = read_install_path (self->context.db, record->id);
+      if (job->install_path == NULL)
+        job->install_path = g_build_filename (self->games_dir, record->game_id, NULL);
+      g_ptr_array_add (loaded, job);
+    }
+  g_task_return_pointer (task, g_steal_pointer (&loaded), (GDestroyNotify) g_ptr_array_unref);
+}
+
+void
+mist_queue_load_async (MistQueue *self,
+                       GCancellable *cancellable,
+                       GAsyncReadyCallback callback,
+                       gpointer user_data)
+{
+  g_autoptr (GTask) task = g_task_new (self, cancellable, callback, user_data);
+
+  g_return_if_fail (MIST_IS_QUEUE (self));
+  g_task_set_source_tag (task, mist_queue_load_async);
+  g_task_run_in_thread (task, load_in_thread);
+}
+
+gboolean
+mist_queue_load_finish (MistQueue *self, GAsyncResult *result, GError **error)
+{
+  g_autoptr (GPtrArray) loaded = NULL;
+
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+
+  loaded = g_task_propagate_pointer (G_TASK (result), error);
+  if (loaded == NULL)
+    return FALSE;
+
+  for (guint i = 0; i < loaded->len; i++)
+    {
+      LoadedJob *job = g_ptr_array_index (loaded, i);
+
+      if (mist_queue_lookup (self, job->record->id) != NULL)
+        continue;
+      /* A job that was running when the last process ended continues from its files. */
+      if (job->record->state == MIST_JOB_STATE_RUNNING)
+        job->record->state = MIST_JOB_STATE_QUEUED;
+      queue_append (self, mist_job_new (&self->context, job->record, job->install_path));
+    }
+  queue_schedule (self);
+  return TRUE;
+}
+
+/* Adding */
+
+typedef struct
+{
+  char *game_id;
+  MistJobKind kind;
+  gint64 target_ordinal;
+  char *install_path;
+  MistQueueJob *record; /* set by add_in_thread */
+} AddRequest;
+
+static void
+add_request_free (gpointer data)
+{
+  AddRequest *request = data;
+
+  g_free (request->game_id);
+  g_free (request->install_path);
+  g_clear_pointer (&request->record, mist_queue_job_free);
+  g_free (request);
+}
+
+static void
+add_in_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
+{
+  MistQueue *self = source;
+  AddRequest *request = data;
+  g_autoptr (MistInstalledGame) installed = NULL;
+  g_autoptr (JsonBuilder) builder = json_builder_new ();
+  g_autoptr (JsonNode) meta = NULL;
+  g_autofree char *meta_json = NULL;
+  g_autofree char *key = NULL;
+  GError *error = NULL;
+
+  installed = mist_state_db_get_installed (self->context.db, request->game_id, &error);
+  if (error != NULL)
+    goto failed;
+  if (installed == NULL && request->kind != MIST_JOB_KIND_INSTALL)
+    {
+      error = g_error_new (MIST_ERROR, MIST_ERROR_NOT_FOUND,
+                           "%s is not installed: install it first", request->game_id);
+      goto failed;
+    }
+  if (request->kind == MIST_JOB_KIND_REPAIR)
+    request->target_ordinal = installed->version_ordinal;
+  if (installed != NULL && request->install_path == NULL)
+    request->install_path = g_strdup (installed->install_path);
+  if (request->install_path == NULL)
+    request->install_path = g_build_filename (self->games_dir, request->game_id, NULL);
+  if (!g_path_is_absolute (request->install_path))
+    {
+      g_autofree char *relative = g_steal_pointer (&request->install_path);
+      g_autofree char *current = g_get_current_dir ();
+
+      request->install_path = g_build_filename (current, relative, NULL);
+    }
+
+  request->record = mist_queue_job_new (request->game_id, request->kind,
+                                        request->target_ordinal);
+  if (mist_state_db_queue_add (self->context.db, request->record, &error) <= 0)
+    goto failed;
+
+  /* NOTE: the queue table has no column for the install folder, so it is kept in the
+   * catalog cache table under "job/<id>". */
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "install_path");
+  json_builder_add_string_value (builder, request->install_path);
+  json_builder_end_object (builder);
+  meta = json_builder_get_root (builder);
+  meta_json = json_to_string (meta, FALSE);
+  key = job_meta_key (request->record->id);
+  if (!mist_state_db_catalog_put (self->context.db, key, meta_json, 0, &error))
+    goto failed;
+
+  g_task_return_boolean (task, TRUE);
+  return;
+
+failed:
+  g_task_return_error (task, error);
+}
+
+static void
+on_added (GObject *source, GAsyncResult *result, gpointer data)
+{
+  GTask *task = data;
+  MistQueue *self = g_task_get_source_object (task);
+  AddRequest *request = g_task_get_task_data (G_TASK (result));
+  MistJob *job;
+  GError *error = NULL;
+
+  if (!g_task_propagate_boolean (G_TASK (result), &error))
+    {
+      g_task_return_error (task, error);
+      g_object_unref (task);
+      return;
+    }
+  job = mist_job_new (&self->context, request->record, request->install_path);
+  queue_append (self, job);
+  g_task_return_pointer (task, g_object_ref (job), g_object_unref);
+  g_object_unref (task);
+  queue_schedule (self);
+}
+
+static void
+add_with_target (GTask *task, AddRequest *request)
+{
+  MistQueue *self = g_task_get_source_object (task);
+  g_autoptr (GTask) thread_task = g_task_new (self, g_task_get_cancellable (task), on_added,
+                                              task);
+
+  g_task_set_task_data (thread_task, request, add_request_free);
+  g_task_run_in_thread (thread_task, add_in_thread);
+}
+
+static void
+on_game_for_add (GObject *source, GAsyncResult *result, gpointer data)
+{
+  GTask *task = data;
+  AddRequest *request = g_object_steal_data (G_OBJECT (task), "request");
+  g_autoptr (MistGameEntry) game = NULL;
+  GError *error = NULL;
+
+  game = mist_client_get_game_finish (MIST_CLIENT (source), result, &error);
+  if (game != NULL && game->latest == NULL)
+    error = g_error_new (MIST_ERROR, MIST_ERROR_NOT_FOUND,
+                         "%s has no version on the server yet", request->game_id);
+  if (error != NULL)
+    {
+      add_request_free (request);
+      g_task_return_error (task, error);
+      g_object_unref (task);
+      return;
+    }
+  if (request->target_ordinal == 0)
+    request->target_ordinal = game->latest->ordinal;
+  else
+    {
+      gboolean found = FALSE;
+
+      for (guint i = 0; i < game->versions->len && !found; i++)
+        found = ((MistVersionEntry *) g_ptr_array_index (game->versions, i))->ordinal ==
+                request->target_ordinal;
+      if (!found)
+        {
+          g_task_return_new_error (task, MIST_ERROR, MIST_ERROR_NOT_FOUND,
+                                   "%s has no version %" G_GINT64_FORMAT
+                                   ": `mist-cli info %s` lists the versions",
+                                   request->game_id, request->target_ordinal,
+                                   request->game_id);
+          add_request_free (request);
+          g_object_unref (task);
+          return;
+        }
+    }
+  add_with_target (task, request);
+}
+
+void
+mist_queue_add_async (MistQueue *self,
+                      const char *game_id,
+                      MistJobKind kind,
+                      gint64 target_ordinal,
+                      const char *install_path,
+                      GCancellable *cancellable,
+                      GAsyncReadyCallback callback,
+                      gpointer user_data)
+{
+  GTask *task;
+  AddRequest *request;
+
+  g_return_if_fail (MIST_IS_QUEUE (self));
+  g_return_if_fail (game_id != NULL);
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, mist_queue_add_async);
+
+  for (guint i = 0; i < self->entries->len; i++)
+    {
+      MistJob *job = ((Entry *) g_ptr_array_index (self->entries, i))->job;
+
+      if (g_strcmp0 (mist_job_get_game_id (job), game_id) == 0)
+        {
+          g_task_return_new_error (task, MIST_ERROR, MIST_ERROR_CONFLICT,
+                                   "%s already has job %" G_GINT64_FORMAT
+                                   " in the queue: resume or cancel it first",
+                                   game_id, mist_job_get_id (job));
+          g_object_unref (task);
+          return;
+        }
+    }
+
+  request = g_new0 (AddRequest, 1);
+  request->game_id = g_strdup (game_id);
+  request->kind = kind;
+  request->target_ordinal = target_ordinal;
+  request->install_path = g_strdup (install_path);
+
+  if (kind == MIST_JOB_KIND_REPAIR)
+    {
+      add_with_target (task, request);
+      return;
+    }
+  g_object_set_data (G_OBJECT (task), "request", request);
+  mist_client_get_game_async (self->context.client, game_id, cancellable, on_game_for_add, task);
+}
+
+MistJob *
+mist_queue_add_finish (MistQueue *self, GAsyncResult *result, GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+void
+mist_queue_stop (MistQueue *self)
+{
+  g_return_if_fail (MIST_IS_QUEUE (self));
+
+  self->stopped = TRUE;
+  for (guint i = 0; i < self->entries->len; i++)
+    {
+      Entry *entry = g_ptr_array_index (self->entries, i);
+
+      /* An apply is left to finish: its transaction is short and stopping it only
+       * means redoing the staging on the next run. */
+      if (entry->cancellable != NULL && entry != self->applying)
+        stop_entry (self, entry, MIST_JOB_STATE_QUEUED);
+    }
+}
+
+/* Planning without a queue entry */
+
+static void
+on_planned (GObject *source, GAsyncResult *result, gpointer data)
+{
+  GTask *task = data;
+  MistJob *job = MIST_JOB (source);
+  GError *error = NULL;
+
+  if (!mist_job_download_finish (job, result, &error))
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, mist_plan_ref (mist_job_get_plan (job)),
+                           (GDestroyNotify) mist_plan_unref);
+  g_object_unref (task);
+}
+
+void
+mist_queue_plan_async (MistQueue *self,
+                       const char *game_id,
+                       gint64 target_ordinal,
+                       GCancellable *cancellable,
+                       GAsyncReadyCallback callback,
+                       gpointer user_data)
+{
+  GTask *task;
+  g_autoptr (MistQueueJob) record = NULL;
+  g_autoptr (MistJob) job = NULL;
+
+  g_return_if_fail (MIST_IS_QUEUE (self));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, mist_queue_plan_async);
+  record = mist_queue_job_new (game_id, MIST_JOB_KIND_UPDATE, target_ordinal);
+  job = mist_job_new (&self->context, record, NULL);
+  mist_job_plan_async (job, cancellable, on_planned, task);
+}
+
+MistPlan *
+mist_queue_plan_finish (MistQueue *self, GAsyncResult *result, GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
