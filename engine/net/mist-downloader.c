@@ -569,6 +569,12 @@ transfer_fail_attempt (Transfer *transfer, GError *error)
 
   transfer_reset_attempt (transfer);
 
+  /* A write that was cancelled may still have reached the file: report what is there. */
+  if (transfer->progress != NULL)
+    transfer->progress (transfer->object_id,
+                        mist_downloader_get_partial_size (self, transfer->object_id),
+                        transfer->progress_data);
+
   if (g_cancellable_is_cancelled (user_cancellable))
     {
       g_clear_error (&error);
