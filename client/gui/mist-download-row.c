@@ -154,7 +154,6 @@ mist_download_row_dispose (GObject *object)
   if (self->item != NULL)
     g_signal_handlers_disconnect_by_data (self->item, self);
   g_clear_object (&self->item);
-  gtk_widget_dispose_template (GTK_WIDGET (self), MIST_TYPE_DOWNLOAD_ROW);
 
   G_OBJECT_CLASS (mist_download_row_parent_class)->dispose (object);
 }

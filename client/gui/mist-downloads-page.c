@@ -183,7 +183,6 @@ mist_downloads_page_dispose (GObject *object)
   if (self->jobs != NULL)
     g_signal_handlers_disconnect_by_data (self->jobs, self);
   g_clear_object (&self->jobs);
-  gtk_widget_dispose_template (GTK_WIDGET (self), MIST_TYPE_DOWNLOADS_PAGE);
 
   G_OBJECT_CLASS (mist_downloads_page_parent_class)->dispose (object);
 }

@@ -345,7 +345,6 @@ mist_game_page_dispose (GObject *object)
   mist_game_page_set_item (self, NULL);
   g_cancellable_cancel (self->space_cancellable);
   g_clear_object (&self->space_cancellable);
-  gtk_widget_dispose_template (GTK_WIDGET (self), MIST_TYPE_GAME_PAGE);
 
   G_OBJECT_CLASS (mist_game_page_parent_class)->dispose (object);
 }

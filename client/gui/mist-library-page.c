@@ -248,7 +248,6 @@ mist_library_page_dispose (GObject *object)
   if (self->games != NULL)
     g_signal_handlers_disconnect_by_data (self->games, self);
   g_clear_object (&self->games);
-  gtk_widget_dispose_template (GTK_WIDGET (self), MIST_TYPE_LIBRARY_PAGE);
   g_clear_object (&self->filter_model);
 
   G_OBJECT_CLASS (mist_library_page_parent_class)->dispose (object);
