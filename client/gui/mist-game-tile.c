@@ -75,9 +75,9 @@ sync_from_item (MistGameTile *self)
   gtk_widget_set_visible (GTK_WIDGET (self->state_badge), badge != NULL);
   gtk_label_set_text (self->state_badge, badge != NULL ? badge : "");
   if (state == MIST_GAME_STATE_UPDATE_AVAILABLE)
-    gtk_widget_add_css_class (GTK_WIDGET (self->state_badge), "accent");
+    gtk_widget_add_css_class (GTK_WIDGET (self->state_badge), "update");
   else
-    gtk_widget_remove_css_class (GTK_WIDGET (self->state_badge), "accent");
+    gtk_widget_remove_css_class (GTK_WIDGET (self->state_badge), "update");
 
   gtk_widget_set_visible (GTK_WIDGET (self->progress), mist_game_item_has_job (self->item));
   gtk_progress_bar_set_fraction (self->progress, mist_game_item_get_progress (self->item));
