@@ -156,33 +156,6 @@ pread_all (int fd, guint8 *out, gsize length, guint64 offset, const char *what, 
   return TRUE;
 }
 
-static gboolean
-write_all (int fd, const guint8 *data, gsize length, GError **error)
-{
-  while (length > 0)
-    {
-      gssize count = write (fd, data, MIN (length, (gsize)1 << 30));
-
-      if (count < 0 && errno == EINTR)
-        continue;
-      if (count < 0)
-        {
-          int saved_errno = errno;
-
-          if (saved_errno == ENOSPC || saved_errno == EDQUOT)
-            g_set_error (error, MIST_ERROR, MIST_ERROR_NO_SPACE,
-                         "Failed to write the patched file: %s", g_strerror (saved_errno));
-          else
-            g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved_errno),
-                         "Failed to write the patched file: %s", g_strerror (saved_errno));
-          return FALSE;
-        }
-      data += count;
-      length -= count;
-    }
-  return TRUE;
-}
-
 gboolean
 mist_vcdiff_applier_open (MistVcdiffApplier *applier, int source_fd, int output_fd, GError **error)
 {
@@ -192,6 +165,7 @@ mist_vcdiff_applier_open (MistVcdiffApplier *applier, int source_fd, int output_
   g_once (&table_once, build_code_table, NULL);
   applier->source_fd = source_fd;
   applier->output_fd = output_fd;
+  applier->output = mist_vcdiff_output_new (output_fd);
   if (source_fd < 0)
     return TRUE;
 
@@ -223,7 +197,7 @@ mist_vcdiff_applier_clear (MistVcdiffApplier *applier)
   if (applier->source_map != NULL)
     munmap (applier->source_map, applier->source_size);
   applier->source_map = NULL;
-  g_clear_pointer (&applier->target, g_free);
+  g_clear_pointer (&applier->output, mist_vcdiff_output_free);
 }
 
 static void
@@ -555,37 +529,28 @@ mist_vcdiff_applier_apply_window (MistVcdiffApplier *applier,
 {
   Segment segment;
 
+  /* A VCD_TARGET window reads earlier output back, so it must be written first. */
+  if (mist_vcdiff_output_failed (applier->output) || (window->indicator & MIST_VCD_TARGET))
+    {
+      if (!mist_vcdiff_output_flush (applier->output, error))
+        return FALSE;
+    }
   if (!applier_open_segment (applier, window, &segment, error))
     return FALSE;
 
-  if (applier->target == NULL || applier->target_capacity < window->target_length)
-    {
-      g_free (applier->target);
-      applier->target_capacity = MAX (window->target_length, 1);
-      applier->target = g_malloc (applier->target_capacity);
-    }
-
+  applier->target = mist_vcdiff_output_begin (applier->output, window->target_length);
   if (!execute_window (applier, window, &segment, error))
-    return FALSE;
-
-  if (window->indicator & MIST_VCD_ADLER32)
     {
-      guint32 actual = mist_vcdiff_adler32 (1, applier->target, window->target_length);
-
-      if (actual != window->adler32)
-        {
-          mist_vcdiff_set_window_error (
-            error, MIST_ERROR_CHECKSUM_MISMATCH, window,
-            "the Adler-32 of the %" G_GUINT64_FORMAT
-            " target bytes is %08x, the patch expects %08x; the source file "
-            "is probably not the one the patch was made from",
-            window->target_length, actual, window->adler32);
-          return FALSE;
-        }
+      mist_vcdiff_output_abandon (applier->output);
+      return FALSE;
     }
-
-  if (!write_all (applier->output_fd, applier->target, window->target_length, error))
-    return FALSE;
+  mist_vcdiff_output_commit (applier->output, window);
   applier->output_size += window->target_length;
   return TRUE;
+}
+
+gboolean
+mist_vcdiff_applier_finish (MistVcdiffApplier *applier, GError **error)
+{
+  return mist_vcdiff_output_flush (applier->output, error);
 }

@@ -135,6 +135,23 @@ guint32 mist_vcdiff_adler32 (guint32 adler, const guint8 *data, gsize length);
 #define MIST_VCDIFF_NEAR_CACHE_SIZE 4
 #define MIST_VCDIFF_SAME_CACHE_SIZE 3
 
+/* Target windows on their way to the output file; see mist-vcdiff-output.c. */
+typedef struct _MistVcdiffOutput MistVcdiffOutput;
+
+MistVcdiffOutput *mist_vcdiff_output_new (int fd);
+/* Returns a buffer of at least length bytes for the next window, waiting until the
+ * writer thread has one free. */
+guint8 *mist_vcdiff_output_begin (MistVcdiffOutput *output, gsize length);
+/* Hands the buffer to the writer thread: window->target_length bytes, checked against
+ * the window's Adler-32 when it has one. */
+void mist_vcdiff_output_commit (MistVcdiffOutput *output, const MistVcdiffWindow *window);
+/* Returns the buffer from mist_vcdiff_output_begin unwritten. */
+void mist_vcdiff_output_abandon (MistVcdiffOutput *output);
+gboolean mist_vcdiff_output_failed (MistVcdiffOutput *output);
+/* Waits until every committed window is written; returns the first error. */
+gboolean mist_vcdiff_output_flush (MistVcdiffOutput *output, GError **error);
+void mist_vcdiff_output_free (MistVcdiffOutput *output);
+
 /* Output side of applying: the source, the output and the target window being built.
  * Used by one thread at a time. */
 typedef struct
@@ -146,9 +163,9 @@ typedef struct
   guint64 mapped_end;
   gboolean have_source;
   int output_fd;
-  guint64 output_size;
-  guint8 *target; /* owned buffer of one target window */
-  gsize target_capacity;
+  MistVcdiffOutput *output; /* owned */
+  guint64 output_size;      /* bytes of output committed so far */
+  guint8 *target;           /* buffer of the window being applied, from output */
   guint64 near[MIST_VCDIFF_NEAR_CACHE_SIZE];
   guint near_next;
   guint64 same[MIST_VCDIFF_SAME_CACHE_SIZE * 256];
@@ -157,10 +174,14 @@ typedef struct
 /* Opens the source for copies (source_fd -1 for none): mapped when possible. */
 gboolean
 mist_vcdiff_applier_open (MistVcdiffApplier *applier, int source_fd, int output_fd, GError **error);
-/* Runs the window's instructions, checks its Adler-32 and writes it to the output. */
+/* Runs the window's instructions and hands the result to the writer thread, which checks
+ * the Adler-32 and writes it; a failed write or check shows in a later call or in
+ * mist_vcdiff_applier_finish. */
 gboolean mist_vcdiff_applier_apply_window (MistVcdiffApplier *applier,
                                            const MistVcdiffWindow *window,
                                            GError **error);
+/* Waits for the last writes; returns the first error of the writer thread. */
+gboolean mist_vcdiff_applier_finish (MistVcdiffApplier *applier, GError **error);
 void mist_vcdiff_applier_clear (MistVcdiffApplier *applier);
 
 /* Reads an RFC 3284 variable-length integer from memory; FALSE when it is truncated,

@@ -199,7 +199,7 @@ apply_windows (Pipeline *pipeline,
           return FALSE;
         }
       if (slot->end)
-        return TRUE;
+        return mist_vcdiff_applier_finish (applier, error);
 
       wait_for_sections (pipeline, slot);
       for (guint kind = 0; kind < MIST_VCDIFF_N_SECTIONS; kind++)

@@ -585,6 +585,34 @@ test_malformed_fields (void)
   }
 }
 
+/* Writing to /dev/full fails with ENOSPC, which must surface as MIST_ERROR_NO_SPACE. */
+static void
+test_output_device_full (void)
+{
+  g_autoptr (GByteArray) patch = g_byte_array_new ();
+  g_autoptr (GError) error = NULL;
+  g_autofree char *dir = test_dir_new ();
+  g_autofree char *patch_path = g_build_filename (dir, "patch", NULL);
+  TestWindow *window = test_window_new (0, 0, 0);
+  int patch_fd;
+  int output_fd;
+
+  test_vcdiff_append_header (patch, 0, 0, NULL);
+  test_window_run (window, 'x', 100000);
+  test_window_finish (window, patch, NULL);
+  test_write_file (patch_path, patch->data, patch->len);
+
+  patch_fd = open (patch_path, O_RDONLY | O_CLOEXEC);
+  output_fd = open ("/dev/full", O_WRONLY | O_CLOEXEC);
+  g_assert_cmpint (patch_fd, >=, 0);
+  g_assert_cmpint (output_fd, >=, 0);
+  g_assert_false (mist_vcdiff_apply_fd (-1, patch_fd, output_fd, NULL, NULL, NULL, &error));
+  g_assert_error (error, MIST_ERROR, MIST_ERROR_NO_SPACE);
+  close (patch_fd);
+  close (output_fd);
+  test_dir_remove (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -597,6 +625,7 @@ main (int argc, char **argv)
   g_test_add_func ("/engine/vcdiff/corrupt/huge-declared-sizes", test_huge_declared_sizes);
   g_test_add_func ("/engine/vcdiff/corrupt/copy-outside-window", test_copy_outside_window);
   g_test_add_func ("/engine/vcdiff/corrupt/malformed-fields", test_malformed_fields);
+  g_test_add_func ("/engine/vcdiff/corrupt/output-device-full", test_output_device_full);
 
   return g_test_run ();
 }
