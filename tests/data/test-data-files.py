@@ -66,6 +66,9 @@ def check_metainfo_screenshots(tap, root):
         expected[f"{view}-dark.png"] = "gnome:dark"
     tap.check(images == expected, "metainfo shows every view light and dark",
               f"found {images}\nexpected {expected}")
+    folder = os.path.join(source_root(), "docs", "screenshots")
+    missing = [name for name in expected if not os.path.isfile(os.path.join(folder, name))]
+    tap.check(not missing, "every screenshot is in docs/screenshots", f"missing: {missing}")
     defaults = [s for s in screenshots if s.get("type") == "default"]
     tap.check(len(defaults) == 1, "metainfo has one default screenshot",
               f"{len(defaults)} screenshots have type=\"default\"")

@@ -2,8 +2,8 @@
 """Installs the build into a temporary DESTDIR and checks that every file lands where
 the freedesktop.org specifications, GLib and systemd look for it.
 
-Usage: test-install-layout.py BUILD_SERVER (true or false; run by meson test, which sets
-MIST_BUILD_ROOT). The build must be complete: meson test builds before it runs tests.
+Usage: test-install-layout.py BUILD_SERVER BUILD_GUI (each true or false; run by meson
+test, which sets MIST_BUILD_ROOT). The build must be complete: meson test builds before it runs tests.
 """
 import json
 import os
@@ -62,8 +62,11 @@ def check_introspected_files(tap, destdir):
     tap.check(not missing, "every file meson installs is in DESTDIR", "\n".join(missing))
 
 
-def check_executables(tap, destdir):
+def check_executables(tap, destdir, expected_names):
     targets = [t for t in introspect("targets") if t["type"] == "executable" and t["installed"]]
+    names = {target["name"] for target in targets}
+    tap.check(expected_names <= names, "every program is installed",
+              f"missing: {sorted(expected_names - names)}, installed: {sorted(names)}")
     for target in targets:
         for path in target["install_filename"]:
             installed = under(destdir, path)
@@ -89,6 +92,10 @@ def check_server_unit(tap, destdir, options):
 
 def main():
     build_server = sys.argv[1] == "true"
+    build_gui = sys.argv[2] == "true"
+    # TODO: require mist-cli and mist-delta too once engine/delta/mist-delta.c is in the
+    # tree: client/cli/meson.build and engine/tools/meson.build build nothing without it.
+    programs = {"mist"} if build_gui else set()
     options = {o["name"]: o["value"] for o in introspect("buildoptions")}
     tap = Tap()
     with tempfile.TemporaryDirectory(prefix="mist-install-") as destdir:
@@ -104,7 +111,7 @@ def main():
             tap.check(os.path.isfile(under(destdir, path)), f"{path} is installed",
                       f"{under(destdir, path)} does not exist")
         check_introspected_files(tap, destdir)
-        check_executables(tap, destdir)
+        check_executables(tap, destdir, programs)
         if build_server:
             check_server_unit(tap, destdir, options)
 
