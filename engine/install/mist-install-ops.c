@@ -15,12 +15,13 @@
 #include <dirent.h>
 #include <unistd.h>
 
-gboolean
-mist_install_check_space (const char *path, guint64 needed, GError **error)
+/* Returns the bytes available to this user on the file system of path or of its nearest
+ * existing parent. */
+static gboolean
+measure_free_space (const char *path, guint64 *available, GError **error)
 {
   g_autofree char *existing = g_strdup (path);
   struct statvfs info;
-  guint64 available;
 
   while (statvfs (existing, &info) != 0)
     {
@@ -35,18 +36,49 @@ mist_install_check_space (const char *path, guint64 needed, GError **error)
       g_free (existing);
       existing = parent;
     }
+  *available = (guint64) info.f_bavail * info.f_frsize;
+  return TRUE;
+}
 
-  available = (guint64) info.f_bavail * info.f_frsize;
+static void
+set_no_space_error (GError **error, const char *path, guint64 needed, guint64 available, const char *cause)
+{
+  g_autofree char *needed_text = g_format_size (needed);
+  g_autofree char *free_text = g_format_size (available);
+
+  g_set_error (error, MIST_ERROR, MIST_ERROR_NO_SPACE, "Not enough space in %s: %s needed, %s free%s%s%s", path,
+               needed_text, free_text, cause != NULL ? " (" : "", cause != NULL ? cause : "",
+               cause != NULL ? ")" : "");
+}
+
+gboolean
+mist_install_check_space (const char *path, guint64 needed, GError **error)
+{
+  guint64 available;
+
+  if (!measure_free_space (path, &available, error))
+    return FALSE;
   if (available < needed)
     {
-      g_autofree char *needed_text = g_format_size (needed);
-      g_autofree char *free_text = g_format_size (available);
-
-      g_set_error (error, MIST_ERROR, MIST_ERROR_NO_SPACE, "Not enough space in %s: %s needed, %s free", path,
-                   needed_text, free_text);
+      set_no_space_error (error, path, needed, available, NULL);
       return FALSE;
     }
   return TRUE;
+}
+
+void
+install_explain_no_space (GError **error, const char *path, guint64 needed)
+{
+  g_autofree char *cause = NULL;
+  guint64 available = 0;
+
+  if (error == NULL || *error == NULL || !g_error_matches (*error, MIST_ERROR, MIST_ERROR_NO_SPACE) ||
+      g_str_has_prefix ((*error)->message, "Not enough space in "))
+    return;
+  cause = g_strdup ((*error)->message);
+  g_clear_error (error);
+  measure_free_space (path, &available, NULL);
+  set_no_space_error (error, path, needed, available, cause);
 }
 
 static MistManifest *

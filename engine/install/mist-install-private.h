@@ -24,6 +24,10 @@ gboolean install_record (MistStateDb *db,
                          gint64 journal_id,
                          GError **error);
 
+/* Rewrites a MIST_ERROR_NO_SPACE error from a write into "Not enough space in PATH: N
+ * needed, M free (cause)", with needed the bytes still to write. */
+void install_explain_no_space (GError **error, const char *path, guint64 needed);
+
 /* Replays the commit of entry (state COMMITTING) from wherever it stopped. */
 gboolean install_roll_forward (MistStateDb *db, const MistJournalEntry *entry, GError **error);
 

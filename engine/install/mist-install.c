@@ -7,8 +7,8 @@
  * so a staged name always means a complete, verified file, and a resume skips it.
  *
  * The commit marks the journal entry COMMITTING (a durable SQLite write), deletes the
- * files the new version drops, renames each staged file into place in path order, and
- * records the new version in the database last, in the same SQLite transaction that
+ * files the new version drops and renames each staged file into place in path order.
+ * The database records the new version last, in the same SQLite transaction that
  * deletes the journal entry. Each step is idempotent given the staging folder, so
  * recovery replays the whole commit after a crash at any point.
  */
@@ -368,6 +368,9 @@ stage_all (ApplyContext *context, GError **error)
         return FALSE;
       if (!staged_is_complete (context, file) && !stage_file (context, file, error))
         {
+          /* What was staged so far stays for the resume once space is freed. */
+          install_explain_no_space (error, context->request->install_path,
+                                    needed > context->state.bytes_done ? needed - context->state.bytes_done : 0);
           g_prefix_error (error, "Cannot stage %s: ", file->path);
           return FALSE;
         }
@@ -596,8 +599,8 @@ install_roll_forward (MistStateDb *db, const MistJournalEntry *entry, GError **e
         goto out;
     }
 
-  /* One syncfs makes every rename and file durable before the database says so; it
-   * costs far less than an fsync per file and folder for games of many small files. */
+  /* One syncfs makes every rename and file durable before the database records the new
+   * version. It costs far less than an fsync per file and folder for games of many small files. */
   if (syncfs (root_fd) != 0)
     {
       install_fs_set_error (error, errno, "flush the file system of", entry->install_path);

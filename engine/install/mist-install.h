@@ -93,10 +93,10 @@ gboolean mist_install_apply_finish (GAsyncResult *result,
                                     GPtrArray **missing_objects,
                                     GError **error);
 
-/* Finishes or discards the transactions a crash interrupted: a commit in progress is
- * completed, so the game shows the new version; a transaction still staging leaves the
- * installed version untouched and its staged files in place for a resume. Run once at
- * start, before any other install function. */
+/* Finishes the transactions a crash interrupted. A commit in progress is completed, so
+ * the game shows the new version. A transaction that was still staging had not touched
+ * the installed version, and its staged files stay for a resume by mist_install_apply().
+ * Run once at start, before any other install function. */
 gboolean mist_install_recover (MistStateDb *db, GCancellable *cancellable, GError **error);
 
 /* Hashes every installed file against the installed manifest and returns the paths

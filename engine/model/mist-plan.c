@@ -470,8 +470,8 @@ mist_plan_get_staging_size (MistPlan *plan)
       const MistPlanFile *file = g_ptr_array_index (plan->files, i);
 
       staged += file->size;
-      /* NOTE: patch sets do not give the sizes of intermediate files, so the target size
-       * stands in for them; a file that shrinks along a chain needs less. */
+      /* NOTE: patch sets do not give the sizes of intermediate files, so this uses the
+       * target size as an estimate. A file that shrinks along a chain needs less. */
       if (file->deltas->len > 1)
         largest_intermediate = MAX (largest_intermediate, file->size);
     }

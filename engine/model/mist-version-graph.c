@@ -658,8 +658,8 @@ mist_version_graph_find_route (MistVersionGraph *graph,
     patch_route = find_patch_route (graph, (guint) source_index, (guint) version_index (graph, to_ordinal),
                                     &patch_bytes);
 
-  /* A full download is one step; on equal bytes the patch route wins only when it is one
-   * step too, since it reuses the installed files. */
+  /* A full download counts as one step. On equal bytes the patch route wins only when it
+   * is one step too, because it reuses the installed files. */
   if (patch_route != NULL &&
       (patch_bytes < target->download_size ||
        (patch_bytes == target->download_size && patch_route->len - 1 <= 1)))

@@ -3,9 +3,9 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
  * A helper process updates a game from version 1 to 2 and is killed at a named fault
- * point or after a random delay. After each kill a new process recovers; the installed
- * tree must then hash exactly to version 1 or 2, agree with the database, the database
- * must pass PRAGMA integrity_check, and running the update again must give version 2.
+ * point or after a random delay. After each kill a new process recovers. The installed
+ * tree must then hash exactly to version 1 or 2 and agree with the database, which must
+ * pass PRAGMA integrity_check, and running the update again must give version 2.
  * MIST_CRASH_ITERATIONS sets the number of random kills (tests/bench/ runs hundreds).
  */
 #include "install-test-util.h"
@@ -84,7 +84,11 @@ static GPid
 spawn_helper (Game *game, const char *manifest, const char *ordinal, const char *fault_point)
 {
   g_autoptr (GError) error = NULL;
-  g_autofree char *helper = g_test_build_filename (G_TEST_BUILT, "install-crash-helper", NULL);
+  const char *configured = g_getenv ("MIST_INSTALL_CRASH_HELPER");
+  /* G_TEST_BUILDDIR is the build folder of tests/, as meson's test environment sets it. */
+  g_autofree char *helper = configured != NULL
+                              ? g_strdup (configured)
+                              : g_test_build_filename (G_TEST_BUILT, "install", "install-crash-helper", NULL);
   g_auto (GStrv) environment = g_get_environ ();
   const char *argv[] = { helper, game->db_path, game->install, game->objects, manifest, ordinal, NULL };
   GPid pid;

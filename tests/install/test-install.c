@@ -262,7 +262,7 @@ test_install_delta_fallback (Fixture *fixture, gconstpointer data)
   g_assert_no_error (error);
   g_assert_cmpuint (mist_plan_lookup_file (plan, "a.txt")->deltas->len, ==, 1);
 
-  /* Without the full object the apply asks for it... */
+  /* Without the full object, the apply reports it as missing... */
   g_assert_cmpint (g_rename (full_path, hidden), ==, 0);
   g_assert_false (apply (fixture, second, plan, &missing, &error));
   g_assert_error (error, MIST_ERROR, MIST_ERROR_NOT_FOUND);
@@ -414,6 +414,99 @@ test_install_no_space_message (Fixture *fixture, gconstpointer data)
   g_assert_nonnull (strstr (error->message, "free"));
 }
 
+/* Staged files of an abandoned target are discarded when another target is applied. */
+static void
+test_install_new_target_discards_staging (Fixture *fixture, gconstpointer data)
+{
+  static const TestFile third[] = { { "bin/game", "#!/bin/sh\necho version 3\n", 0, TRUE },
+                                    { "new/big.bin", NULL, 1000, FALSE } };
+  g_autoptr (MistManifest) first = test_make_version (fixture->objects, version_1, G_N_ELEMENTS (version_1));
+  g_autoptr (MistManifest) second = test_make_version (fixture->objects, version_2, G_N_ELEMENTS (version_2));
+  g_autoptr (MistManifest) target = test_make_version (fixture->objects, third, G_N_ELEMENTS (third));
+  g_autoptr (MistPlan) abandoned = NULL;
+  g_autoptr (MistPlan) plan = NULL;
+  g_autoptr (MistJournalEntry) entry = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *object = g_build_filename (fixture->objects,
+                                              mist_manifest_lookup (second, "new/big.bin")->object_id, NULL);
+  g_autofree char *staged = g_build_filename (fixture->install, MIST_INSTALL_STAGING_DIR,
+                                              mist_manifest_lookup (second, "bin/game")->sha256, NULL);
+
+  install_full (fixture, first, 1);
+  abandoned = mist_plan_new_full (1, first, 2, second);
+  g_assert_cmpint (g_unlink (object), ==, 0);
+  g_assert_false (apply (fixture, second, abandoned, NULL, &error));
+  g_assert_error (error, MIST_ERROR, MIST_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+  g_assert_true (g_file_test (staged, G_FILE_TEST_IS_REGULAR));
+  entry = mist_state_db_journal_get (fixture->db, "tetris", NULL);
+  g_assert_nonnull (entry);
+  g_assert_cmpint (entry->target_ordinal, ==, 2);
+  g_assert_cmpint (entry->state, ==, MIST_JOURNAL_STATE_STAGING);
+
+  plan = mist_plan_new_full (1, first, 3, target);
+  g_assert_true (apply (fixture, target, plan, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_false (g_file_test (staged, G_FILE_TEST_EXISTS));
+  g_assert_true (test_tree_matches (fixture->install, target));
+  g_clear_pointer (&entry, mist_journal_entry_free);
+  entry = mist_state_db_journal_get (fixture->db, "tetris", NULL);
+  g_assert_null (entry);
+}
+
+typedef struct
+{
+  GThread *main_thread;
+  guint reports;
+  gboolean reports_on_main_thread;
+  GAsyncResult *result;
+} AsyncState;
+
+static void
+on_progress (const MistInstallProgress *progress, gpointer user_data)
+{
+  AsyncState *state = user_data;
+
+  state->reports++;
+  if (g_thread_self () != state->main_thread)
+    state->reports_on_main_thread = FALSE;
+}
+
+static void
+on_applied (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  AsyncState *state = user_data;
+
+  state->result = g_object_ref (result);
+}
+
+static void
+test_install_async_progress (Fixture *fixture, gconstpointer data)
+{
+  g_autoptr (MistManifest) target = test_make_version (fixture->objects, version_2, G_N_ELEMENTS (version_2));
+  g_autoptr (MistPlan) plan = mist_plan_new_full (0, NULL, 2, target);
+  g_autoptr (GError) error = NULL;
+  MistInstallRequest request = { 0 };
+  AsyncState state = { g_thread_self (), 0, TRUE, NULL };
+
+  request.game_id = "tetris";
+  request.install_path = fixture->install;
+  request.target = target;
+  request.version_name = "1.2";
+  request.plan = plan;
+  request.objects_dir = fixture->objects;
+  mist_install_apply_async (fixture->db, &request, on_progress, &state, NULL, on_applied, &state);
+  while (state.result == NULL)
+    g_main_context_iteration (NULL, TRUE);
+
+  g_assert_true (mist_install_apply_finish (state.result, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (state.reports, >, 0);
+  g_assert_true (state.reports_on_main_thread);
+  g_assert_true (test_tree_matches (fixture->install, target));
+  g_object_unref (state.result);
+}
+
 static void
 test_install_many_small_files (Fixture *fixture, gconstpointer data)
 {
@@ -437,6 +530,19 @@ test_install_many_small_files (Fixture *fixture, gconstpointer data)
   g_test_message ("%u files installed in %.2f s", n, (g_get_monotonic_time () - start) / 1e6);
 }
 
+/* The sanitizers make each system call several times slower, so their build installs a
+ * tenth of the files: enough for correctness, while the release build measures the scale. */
+#if defined(__SANITIZE_ADDRESS__)
+#define MANY_FILES 2000
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define MANY_FILES 2000
+#endif
+#endif
+#ifndef MANY_FILES
+#define MANY_FILES 20000
+#endif
+
 int
 main (int argc, char **argv)
 {
@@ -453,8 +559,10 @@ main (int argc, char **argv)
   ADD ("uninstall-keeps-user-files", test_install_uninstall_keeps_user_files);
   ADD ("import", test_install_import);
   ADD ("no-space-message", test_install_no_space_message);
+  ADD ("new-target-discards-staging", test_install_new_target_discards_staging);
+  ADD ("async-progress", test_install_async_progress);
 #undef ADD
-  g_test_add ("/install/many-small-files", Fixture, GUINT_TO_POINTER (20000), fixture_set_up,
+  g_test_add ("/install/many-small-files", Fixture, GUINT_TO_POINTER (MANY_FILES), fixture_set_up,
               test_install_many_small_files, fixture_tear_down);
   return g_test_run ();
 }
