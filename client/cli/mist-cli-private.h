@@ -33,6 +33,7 @@ typedef struct
   char *server_url;  /* --server, $MIST_SERVER or the saved one */
   char *ca_file;     /* --ca-file or the saved one */
   gboolean json;     /* --json */
+  guint64 rate_limit; /* --limit-rate, bytes per second, 0 for none */
 
   MistClient *client;         /* created by cli_connect() */
   MistStateDb *db;            /* opened by cli_open_state() */

@@ -205,7 +205,7 @@ on_token_rejected (MistClient *client, gpointer data)
 {
   g_autoptr (GError) error = NULL;
 
-  /* The stored token no longer works: forget it so the next run asks for a login. */
+  /* The stored token no longer works: delete it, so the next run requests a login. */
   if (!mist_credentials_clear (mist_client_get_server_url (client), NULL, NULL, &error))
     g_debug ("Failed to delete the rejected session token: %s", error->message);
 }
@@ -274,6 +274,7 @@ cli_open_queue (Cli *cli, GError **error)
   games_dir = g_build_filename (g_get_user_data_dir (), "mist", "games", NULL);
   cli->downloader = mist_downloader_new (mist_client_get_session (cli->client), NULL);
   mist_downloader_set_max_parallel (cli->downloader, 4);
+  mist_downloader_set_rate_limit (cli->downloader, cli->rate_limit);
   cli->queue = mist_queue_new (cli->client, cli->downloader, cli->db, games_dir);
   return TRUE;
 }
@@ -306,10 +307,37 @@ print_help (void)
            "  --server URL     server address, saved by login (default: the saved one)\n"
            "  --ca-file FILE   also trust this CA certificate (PEM) for the server\n"
            "  --json           print listings as JSON\n"
+           "  --limit-rate RATE  limit downloads to RATE bytes per second (suffix K or M for\n"
+           "                   KiB/s or MiB/s)\n"
            "  --version        print the version and exit\n"
            "  -h, --help       print this help (COMMAND --help: the command's options)\n\n"
            "%s\n",
            exit_help);
+}
+
+/* Parses "500000", "500K" or "2M" (KiB and MiB) into bytes per second. */
+static gboolean
+parse_rate (const char *text, guint64 *rate)
+{
+  char *end = NULL;
+  guint64 value = g_ascii_strtoull (text, &end, 10);
+
+  if (end == text)
+    return FALSE;
+  if (g_ascii_toupper (*end) == 'K')
+    {
+      value *= 1024;
+      end++;
+    }
+  else if (g_ascii_toupper (*end) == 'M')
+    {
+      value *= 1024 * 1024;
+      end++;
+    }
+  if (*end != '\0')
+    return FALSE;
+  *rate = value;
+  return TRUE;
 }
 
 static void
@@ -359,6 +387,17 @@ main (int argc, char **argv)
 
           g_free (*target);
           *target = g_strdup (argv[++command_index]);
+        }
+      else if (g_strcmp0 (option, "--limit-rate") == 0 && command_index + 1 < argc)
+        {
+          if (!parse_rate (argv[++command_index], &cli.rate_limit))
+            {
+              g_printerr ("mist-cli: invalid rate “%s”: expected bytes per second, such as "
+                          "500K or 2M\n",
+                          argv[command_index]);
+              cli_clear (&cli);
+              return CLI_EXIT_USAGE;
+            }
         }
       else if (g_str_has_prefix (option, "--server="))
         cli.server_url = g_strdup (option + strlen ("--server="));

@@ -322,6 +322,7 @@ on_prepared (GObject *source, GAsyncResult *result, gpointer data)
   GTask *task = data;
   Launch *launch = g_task_get_task_data (task);
   g_autoptr (GSubprocessLauncher) launcher = NULL;
+  const char *pid;
   GError *error = NULL;
 
   if (!g_task_propagate_boolean (G_TASK (result), &error))
@@ -347,7 +348,9 @@ on_prepared (GObject *source, GAsyncResult *result, gpointer data)
       return;
     }
 
-  if (!mark_running (launch->game_id, g_subprocess_get_identifier (launch->process), &error))
+  /* The identifier is NULL once the child has exited, which a short game can do already. */
+  pid = g_subprocess_get_identifier (launch->process);
+  if (pid != NULL && !mark_running (launch->game_id, pid, &error))
     {
       g_warning ("Updates of %s are not blocked while it runs: %s", launch->game_id,
                  error->message);
@@ -358,7 +361,7 @@ on_prepared (GObject *source, GAsyncResult *result, gpointer data)
                                                     G_CALLBACK (on_cancelled),
                                                     g_object_ref (launch->process),
                                                     g_object_unref);
-  /* The game's exit is waited for even after a cancellation, which only asks it to quit. */
+  /* The game's exit is waited for even after a cancellation, which only sends SIGTERM. */
   g_subprocess_wait_async (launch->process, NULL, on_game_exited, task);
 }
 

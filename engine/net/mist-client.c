@@ -107,7 +107,7 @@ mist_client_finalize (GObject *object)
 {
   MistClient *self = MIST_CLIENT (object);
 
-  g_uri_unref (self->server_uri);
+  g_clear_pointer (&self->server_uri, g_uri_unref);
   g_free (self->server_url);
   g_clear_object (&self->session);
   g_free (self->username);

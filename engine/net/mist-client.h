@@ -104,8 +104,8 @@ void mist_client_login_async (MistClient *self,
                               gpointer user_data);
 gboolean mist_client_login_finish (MistClient *self, GAsyncResult *result, GError **error);
 
-/* Revokes the token on the server and forgets it; the token is forgotten even when the
- * server cannot be reached (then the error says so). */
+/* Revokes the token on the server and clears it from the client. The token is cleared
+ * even when the server cannot be reached, and then the error reports that. */
 void mist_client_logout_async (MistClient *self,
                                GCancellable *cancellable,
                                GAsyncReadyCallback callback,

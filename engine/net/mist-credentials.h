@@ -4,7 +4,7 @@
  *
  * One secret per server URL and user name (schema "example.mist.Session"). When no
  * Secret Service is running the calls fail with MIST_ERROR_NO_KEYRING: the caller keeps
- * the token for this session only and tells the user it will not be remembered. The
+ * the token for this session only and warns the user that it will not be remembered. The
  * token is never written to a file by Mist.
  *
  * The calls block on D-Bus in a worker thread and call back on the caller's main context.

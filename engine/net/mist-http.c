@@ -8,7 +8,7 @@
 
 #define EXTRA_CA_KEY "mist-extra-ca"
 
-/* Longest wait a Retry-After header may ask for; a longer one is taken as this. */
+/* Maximum wait taken from a Retry-After header; a longer value is clamped to it. */
 #define RETRY_AFTER_MAX_SECONDS (6 * 60 * 60)
 
 static void
@@ -51,7 +51,7 @@ mist_http_session_new (const char *extra_ca_file, GError **error)
 }
 
 /* Accepts a certificate that the system store rejected when it chains up to one of the
- * extra CA certificates and matches the host name; every other check stays as it is. */
+ * extra CA certificates and matches the host name. Every other check stays as it is. */
 static gboolean
 on_accept_certificate (SoupMessage *msg,
                        GTlsCertificate *peer_certificate,

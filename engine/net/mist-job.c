@@ -16,7 +16,7 @@ struct _MistJob
 {
   GObject parent_instance;
 
-  MistJobContext context;   /* unowned, outlives the job (the queue holds both) */
+  MistJobContext context;   /* unowned: the queue owns both and outlives the job */
   MistQueueJob *record;     /* owned: the database row */
   char *install_path;       /* owned */
   MistJobPhase phase;
@@ -788,7 +788,9 @@ on_install_progress (const MistInstallProgress *progress, gpointer data)
 {
   MistJob *self = data;
 
-  set_progress (self, progress->bytes_done, progress->bytes_total, 0, -1);
+  /* The checking phase reports no byte count; keep the last one meanwhile. */
+  if (progress->bytes_total > 0)
+    set_progress (self, progress->bytes_done, progress->bytes_total, 0, -1);
 }
 
 static void
@@ -815,6 +817,7 @@ on_applied (GObject *source, GAsyncResult *result, gpointer data)
 
   if (mist_install_apply_finish (result, &missing, &error))
     {
+      set_progress (self, self->record->bytes_total, self->record->bytes_total, 0, 0);
       g_task_return_boolean (task, TRUE);
       g_object_unref (task);
       return;

@@ -4,7 +4,7 @@
  */
 #include "mist-token-bucket.h"
 
-/* The bucket holds at most this fraction of a second's worth of bytes, so a transfer
+/* The bucket contains at most this fraction of a second's worth of bytes, so a transfer
  * that was idle cannot burst far above the rate afterwards. */
 #define CAPACITY_SECONDS 0.1
 
