@@ -34,7 +34,7 @@ char *mist_fault_server_get_url (MistFaultServer *server, const char *name);
  * bytes. */
 void mist_fault_server_set_object (MistFaultServer *server, const char *name, GBytes *data);
 
-/* Replaces the object's data (and ETag) once `after` more requests for it were answered. */
+/* Replaces the object's data (and ETag) once `after` more requests for it got a response. */
 void mist_fault_server_replace_after (MistFaultServer *server,
                                       const char *name,
                                       GBytes *data,
@@ -61,13 +61,13 @@ void mist_fault_server_overflow_next (MistFaultServer *server,
                                       guint64 extra,
                                       gboolean declare_length);
 
-/* Ignores Range headers from now on and always answers 200 with the whole object. */
+/* Ignores Range headers from now on and always responds 200 with the whole object. */
 void mist_fault_server_set_ranges_supported (MistFaultServer *server, gboolean supported);
 
 /* Limits each response body to bytes_per_second (0 for no limit). */
 void mist_fault_server_set_rate (MistFaultServer *server, guint64 bytes_per_second);
 
-/* A copy of the requests answered so far, oldest first (MistFaultRequest *). */
+/* A copy of the requests served so far, oldest first (MistFaultRequest *). */
 GPtrArray *mist_fault_server_get_requests (MistFaultServer *server);
 void mist_fault_request_free (gpointer request);
 

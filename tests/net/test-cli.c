@@ -1,0 +1,416 @@
+/* test-cli.c: mist-cli end to end against a backend-stub, in a private keyring session
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * Runs through with-keyring, so login stores the token in a real gnome-keyring.
+ */
+#include "net-test-util.h"
+
+#include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
+#include <signal.h>
+
+typedef struct
+{
+  NetServer net;
+  gboolean started;
+  char *cli;       /* path of mist-cli */
+  char *url;
+  char *data_home; /* XDG_DATA_HOME of the client: games go to data_home/mist/games */
+  char *config_home;
+  char *cache_home;
+  char *state_db;
+} Fixture;
+
+typedef struct
+{
+  int status;
+  char *output;
+  char *errors;
+} CliResult;
+
+static void
+cli_result_free (CliResult *result)
+{
+  g_free (result->output);
+  g_free (result->errors);
+  g_free (result);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (CliResult, cli_result_free)
+
+static GSubprocessLauncher *
+new_launcher (Fixture *fixture, GSubprocessFlags flags)
+{
+  GSubprocessLauncher *launcher = g_subprocess_launcher_new (flags);
+
+  g_subprocess_launcher_setenv (launcher, "XDG_DATA_HOME", fixture->data_home, TRUE);
+  g_subprocess_launcher_setenv (launcher, "XDG_CONFIG_HOME", fixture->config_home, TRUE);
+  g_subprocess_launcher_setenv (launcher, "XDG_CACHE_HOME", fixture->cache_home, TRUE);
+  g_subprocess_launcher_setenv (launcher, "MIST_STATE_DB", fixture->state_db, TRUE);
+  g_subprocess_launcher_unsetenv (launcher, "MIST_SERVER");
+  g_subprocess_launcher_unsetenv (launcher, "MIST_TOKEN");
+  return launcher;
+}
+
+/* Runs mist-cli with args (NULL-terminated) and input on standard input. */
+static CliResult *
+run_cli_env (Fixture *fixture, const char *input, const char *bus_address, const char *const *args)
+{
+  g_autoptr (GSubprocessLauncher) launcher = NULL;
+  g_autoptr (GSubprocess) process = NULL;
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr (GError) error = NULL;
+  CliResult *result = g_new0 (CliResult, 1);
+
+  launcher = new_launcher (fixture, G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE |
+                                      G_SUBPROCESS_FLAGS_STDERR_PIPE);
+  if (bus_address != NULL)
+    g_subprocess_launcher_setenv (launcher, "DBUS_SESSION_BUS_ADDRESS", bus_address, TRUE);
+  g_ptr_array_add (argv, fixture->cli);
+  for (guint i = 0; args[i] != NULL; i++)
+    g_ptr_array_add (argv, (gpointer) args[i]);
+  g_ptr_array_add (argv, NULL);
+  process = g_subprocess_launcher_spawnv (launcher, (const char *const *) argv->pdata, &error);
+  g_assert_no_error (error);
+  g_subprocess_communicate_utf8 (process, input, NULL, &result->output, &result->errors, &error);
+  g_assert_no_error (error);
+  if (!g_subprocess_get_if_exited (process))
+    g_printerr ("mist-cli %s was killed by signal %d:\n%s", args[0],
+                g_subprocess_get_term_sig (process), result->errors);
+  g_assert_true (g_subprocess_get_if_exited (process));
+  result->status = g_subprocess_get_exit_status (process);
+  if (g_test_verbose ())
+    g_printerr ("mist-cli %s → %d\n%s%s", args[0], result->status, result->output,
+                result->errors);
+  return result;
+}
+
+static CliResult *
+run_cli (Fixture *fixture, const char *const *args)
+{
+  return run_cli_env (fixture, NULL, NULL, args);
+}
+
+#define CLI(fixture, ...) run_cli ((fixture), (const char *const[]) { __VA_ARGS__, NULL })
+
+static void
+fixture_set_up (Fixture *fixture, gconstpointer data)
+{
+  g_autoptr (CliResult) login = NULL;
+  const char *build_root = g_getenv ("MIST_BUILD_ROOT");
+
+  fixture->started = net_server_start (&fixture->net);
+  if (!fixture->started)
+    return;
+  fixture->cli = g_build_filename (build_root, "client", "cli", "mist-cli", NULL);
+  fixture->url = g_strdup (mist_test_server_get_url (fixture->net.server));
+  fixture->data_home = g_build_filename (fixture->net.work_dir, "data", NULL);
+  fixture->config_home = g_build_filename (fixture->net.work_dir, "config", NULL);
+  fixture->cache_home = g_build_filename (fixture->net.work_dir, "cache", NULL);
+  fixture->state_db = g_build_filename (fixture->net.work_dir, "state.db", NULL);
+}
+
+static void
+fixture_tear_down (Fixture *fixture, gconstpointer data)
+{
+  if (fixture->started)
+    net_server_stop (&fixture->net);
+  g_free (fixture->cli);
+  g_free (fixture->url);
+  g_free (fixture->data_home);
+  g_free (fixture->config_home);
+  g_free (fixture->cache_home);
+  g_free (fixture->state_db);
+}
+
+static void
+login (Fixture *fixture)
+{
+  g_autoptr (CliResult) result = NULL;
+  const char *args[] = { "--server", fixture->url, "login", MIST_TEST_USER_NAME, NULL };
+
+  result = run_cli_env (fixture, MIST_TEST_USER_PASSWORD "\n", NULL, args);
+  g_assert_cmpint (result->status, ==, 0);
+  g_assert_nonnull (strstr (result->output, "Logged in"));
+}
+
+static JsonNode *
+parse_json (const char *text)
+{
+  g_autoptr (GError) error = NULL;
+  JsonNode *node = json_from_string (text, &error);
+
+  g_assert_no_error (error);
+  g_assert_nonnull (node);
+  return node;
+}
+
+/* The entry of slug in the output of `games --json`. */
+static JsonObject *
+find_game (JsonNode *games, const char *slug)
+{
+  JsonArray *array = json_node_get_array (games);
+
+  for (guint i = 0; i < json_array_get_length (array); i++)
+    {
+      JsonObject *game = json_array_get_object_element (array, i);
+
+      if (g_strcmp0 (json_object_get_string_member (game, "slug"), slug) == 0)
+        return game;
+    }
+  g_assert_not_reached ();
+}
+
+static char *
+install_path (Fixture *fixture, const char *slug)
+{
+  return g_build_filename (fixture->data_home, "mist", "games", slug, NULL);
+}
+
+static void
+test_cli_lifecycle (Fixture *fixture, gconstpointer data)
+{
+  g_autofree char *v1 = NULL;
+  g_autofree char *v2 = NULL;
+  g_autofree char *path = NULL;
+  g_autofree char *damaged = NULL;
+  g_autofree char *log_path = NULL;
+  g_autofree char *log = NULL;
+  g_autoptr (CliResult) games = NULL;
+  g_autoptr (CliResult) install = NULL;
+  g_autoptr (CliResult) games_after = NULL;
+  g_autoptr (CliResult) plan = NULL;
+  g_autoptr (CliResult) update = NULL;
+  g_autoptr (CliResult) verify = NULL;
+  g_autoptr (CliResult) verify_damaged = NULL;
+  g_autoptr (CliResult) repair = NULL;
+  g_autoptr (CliResult) verify_repaired = NULL;
+  g_autoptr (CliResult) launch = NULL;
+  g_autoptr (CliResult) uninstall = NULL;
+  g_autoptr (CliResult) whoami = NULL;
+  g_autoptr (CliResult) logout = NULL;
+  g_autoptr (CliResult) whoami_after = NULL;
+  g_autoptr (JsonNode) games_json = NULL;
+  g_autoptr (JsonNode) games_after_json = NULL;
+  g_autoptr (JsonNode) plan_json = NULL;
+  JsonObject *tetris;
+
+  if (!fixture->started)
+    return;
+  v1 = net_write_build (&fixture->net, "v1", 3, 100 * 1024, 11);
+  net_create_game (&fixture->net, "tetris");
+  net_push (&fixture->net, "tetris", "1.0", v1);
+  login (fixture);
+
+  whoami = CLI (fixture, "whoami");
+  g_assert_cmpint (whoami->status, ==, 0);
+  g_assert_nonnull (strstr (whoami->output, MIST_TEST_USER_NAME));
+
+  games = CLI (fixture, "games", "--json");
+  g_assert_cmpint (games->status, ==, 0);
+  games_json = parse_json (games->output);
+  tetris = find_game (games_json, "tetris");
+  g_assert_true (json_object_get_null_member (tetris, "installed_version"));
+
+  install = CLI (fixture, "install", "tetris");
+  g_assert_cmpint (install->status, ==, 0);
+  g_assert_nonnull (strstr (install->errors, "tetris: done"));
+  path = install_path (fixture, "tetris");
+  net_assert_tree_equal (v1, path);
+
+  v2 = net_write_build (&fixture->net, "v2", 3, 100 * 1024, 12);
+  net_push (&fixture->net, "tetris", "2.0", v2);
+  games_after = CLI (fixture, "games", "--json");
+  games_after_json = parse_json (games_after->output);
+  tetris = find_game (games_after_json, "tetris");
+  g_assert_cmpint (json_object_get_int_member (json_object_get_object_member (tetris,
+                                                                              "installed_version"),
+                                               "ordinal"),
+                   ==, 1);
+  g_assert_true (json_object_get_boolean_member (tetris, "update_available"));
+
+  plan = CLI (fixture, "plan", "tetris", "--json");
+  g_assert_cmpint (plan->status, ==, 0);
+  plan_json = parse_json (plan->output);
+  g_assert_cmpint (json_object_get_int_member (json_node_get_object (plan_json), "from"), ==, 1);
+  g_assert_cmpint (json_object_get_int_member (json_node_get_object (plan_json), "to"), ==, 2);
+  g_assert_cmpint (json_object_get_int_member (json_node_get_object (plan_json), "download_size"),
+                   >, 0);
+
+  update = CLI (fixture, "update", "tetris");
+  g_assert_cmpint (update->status, ==, 0);
+  net_assert_tree_equal (v2, path);
+
+  verify = CLI (fixture, "verify", "tetris");
+  g_assert_cmpint (verify->status, ==, 0);
+  damaged = g_build_filename (path, "data", "part-01.bin", NULL);
+  g_assert_true (g_file_set_contents (damaged, "damaged", -1, NULL));
+  verify_damaged = CLI (fixture, "verify", "tetris");
+  g_assert_cmpint (verify_damaged->status, ==, 8);
+  g_assert_nonnull (strstr (verify_damaged->output, "data/part-01.bin"));
+  repair = CLI (fixture, "repair", "tetris");
+  g_assert_cmpint (repair->status, ==, 0);
+  verify_repaired = CLI (fixture, "verify", "tetris");
+  g_assert_cmpint (verify_repaired->status, ==, 0);
+  net_assert_tree_equal (v2, path);
+
+  launch = CLI (fixture, "launch", "tetris", "--", "--extra");
+  g_assert_cmpint (launch->status, ==, 0);
+  log_path = g_build_filename (g_get_user_state_dir (), "mist", "logs", "tetris.log", NULL);
+  g_assert_true (g_file_get_contents (log_path, &log, NULL, NULL));
+  g_assert_nonnull (strstr (log, "game started: --demo --extra"));
+
+  uninstall = CLI (fixture, "uninstall", "tetris");
+  g_assert_cmpint (uninstall->status, ==, 0);
+  g_assert_false (g_file_test (damaged, G_FILE_TEST_EXISTS));
+
+  logout = CLI (fixture, "logout");
+  g_assert_cmpint (logout->status, ==, 0);
+  whoami_after = CLI (fixture, "whoami");
+  g_assert_cmpint (whoami_after->status, ==, 3);
+}
+
+static void
+test_cli_errors (Fixture *fixture, gconstpointer data)
+{
+  g_autoptr (CliResult) wrong_password = NULL;
+  g_autoptr (CliResult) unreachable = NULL;
+  g_autoptr (CliResult) unknown_info = NULL;
+  g_autoptr (CliResult) unknown_install = NULL;
+  g_autoptr (CliResult) not_installed = NULL;
+  g_autoptr (CliResult) usage = NULL;
+  const char *wrong_args[] = { "--server", fixture->url, "login", MIST_TEST_USER_NAME, NULL };
+  const char *unreachable_args[] = { "--server", "http://127.0.0.1:1", "login", "someone", NULL };
+
+  if (!fixture->started)
+    return;
+  wrong_password = run_cli_env (fixture, "wrong-password\n", NULL, wrong_args);
+  g_assert_cmpint (wrong_password->status, ==, 3);
+  g_assert_nonnull (strstr (wrong_password->errors, "mist-cli: "));
+
+  unreachable = run_cli_env (fixture, "password\n", NULL, unreachable_args);
+  g_assert_cmpint (unreachable->status, ==, 5);
+  g_assert_nonnull (strstr (unreachable->errors, "127.0.0.1:1"));
+
+  login (fixture);
+  unknown_info = CLI (fixture, "info", "no-such-game");
+  g_assert_cmpint (unknown_info->status, ==, 4);
+  unknown_install = CLI (fixture, "install", "no-such-game");
+  g_assert_cmpint (unknown_install->status, ==, 4);
+  not_installed = CLI (fixture, "verify", "no-such-game");
+  g_assert_cmpint (not_installed->status, ==, 4);
+  usage = CLI (fixture, "install");
+  g_assert_cmpint (usage->status, ==, 2);
+}
+
+static void
+test_cli_no_keyring (Fixture *fixture, gconstpointer data)
+{
+  g_autoptr (CliResult) result = NULL;
+  g_autoptr (CliResult) whoami = NULL;
+  g_autofree char *config = NULL;
+  const char *args[] = { "--server", fixture->url, "login", MIST_TEST_USER_NAME, NULL };
+  const char *whoami_args[] = { "whoami", NULL };
+
+  if (!fixture->started)
+    return;
+  result = run_cli_env (fixture, MIST_TEST_USER_PASSWORD "\n", "unix:path=/nonexistent/bus", args);
+  g_assert_cmpint (result->status, ==, 0);
+  g_assert_nonnull (strstr (result->errors, "will not be remembered"));
+
+  /* No file holds the token: the next run is not logged in. */
+  whoami = run_cli_env (fixture, NULL, "unix:path=/nonexistent/bus", whoami_args);
+  g_assert_cmpint (whoami->status, ==, 3);
+  config = g_build_filename (fixture->config_home, "mist", "mist-cli.conf", NULL);
+  g_assert_true (g_file_test (config, G_FILE_TEST_EXISTS));
+}
+
+static void
+test_cli_interrupt_resumes (Fixture *fixture, gconstpointer data)
+{
+  g_autofree char *build = NULL;
+  g_autofree char *path = NULL;
+  g_autoptr (GSubprocessLauncher) launcher = NULL;
+  g_autoptr (GSubprocess) process = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (CliResult) queue = NULL;
+  g_autoptr (CliResult) resumed = NULL;
+  g_autoptr (JsonNode) queue_json = NULL;
+  g_autofree char *objects = NULL;
+  JsonObject *job;
+  gint64 deadline;
+  gboolean started = FALSE;
+
+  if (!fixture->started)
+    return;
+  build = net_write_build (&fixture->net, "big", 2, 1024 * 1024, 21);
+  net_create_game (&fixture->net, "tetris");
+  net_push (&fixture->net, "tetris", "1.0", build);
+  login (fixture);
+
+  /* At 256 KiB/s the download takes seconds: interrupt it once a partial file exists. */
+  launcher = new_launcher (fixture, G_SUBPROCESS_FLAGS_STDERR_SILENCE);
+  process = g_subprocess_launcher_spawn (launcher, &error, fixture->cli, "--limit-rate", "256K",
+                                         "install", "tetris", NULL);
+  g_assert_no_error (error);
+  objects = g_build_filename (fixture->cache_home, "mist", "objects", NULL);
+  deadline = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
+  while (!started && g_get_monotonic_time () < deadline)
+    {
+      g_autoptr (GDir) dir = g_dir_open (objects, 0, NULL);
+      const char *name;
+
+      while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+        started |= g_str_has_suffix (name, ".part");
+      g_usleep (50000);
+    }
+  g_assert_true (started);
+  g_usleep (500000);
+  g_subprocess_send_signal (process, SIGINT);
+  g_assert_true (g_subprocess_wait (process, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_subprocess_get_if_exited (process));
+  g_assert_cmpint (g_subprocess_get_exit_status (process), ==, 7);
+
+  queue = CLI (fixture, "queue", "list", "--json");
+  g_assert_cmpint (queue->status, ==, 0);
+  queue_json = parse_json (queue->output);
+  g_assert_cmpuint (json_array_get_length (json_node_get_array (queue_json)), ==, 1);
+  job = json_array_get_object_element (json_node_get_array (queue_json), 0);
+  g_assert_cmpstr (json_object_get_string_member (job, "state"), ==, "queued");
+  g_assert_cmpint (json_object_get_int_member (job, "bytes_done"), >, 0);
+
+  resumed = CLI (fixture, "install", "tetris");
+  g_assert_cmpint (resumed->status, ==, 0);
+  g_assert_nonnull (strstr (resumed->errors, "continuing job"));
+  path = install_path (fixture, "tetris");
+  net_assert_tree_equal (build, path);
+}
+
+static void
+add_test (const char *path, void (*func) (Fixture *, gconstpointer))
+{
+  g_test_add (path, Fixture, NULL, fixture_set_up, func, fixture_tear_down);
+}
+
+static void
+test_cli_keyring_missing (void)
+{
+  g_test_skip ("dbus-run-session or gnome-keyring-daemon is not installed");
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  if (g_strcmp0 (g_getenv ("MIST_TEST_KEYRING"), "running") != 0)
+    {
+      g_test_add_func ("/net/cli/keyring-missing", test_cli_keyring_missing);
+      return g_test_run ();
+    }
+  add_test ("/net/cli/lifecycle", test_cli_lifecycle);
+  add_test ("/net/cli/errors", test_cli_errors);
+  add_test ("/net/cli/no-keyring", test_cli_no_keyring);
+  add_test ("/net/cli/interrupt-resumes", test_cli_interrupt_resumes);
+  return g_test_run ();
+}

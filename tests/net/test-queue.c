@@ -1,0 +1,377 @@
+/* test-queue.c: install, update, pause, cancel and restart jobs against a backend-stub
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include "mist-error.h"
+#include "mist-http.h"
+#include "mist-launcher.h"
+#include "mist-queue.h"
+#include "net-test-util.h"
+
+#include <glib/gstdio.h>
+#include <unistd.h>
+
+typedef struct
+{
+  NetServer net;
+  gboolean started;
+  MistClient *client;
+  MistStateDb *db;
+  MistDownloader *downloader;
+  MistQueue *queue;
+  char *games_dir;
+  char *cache_dir;
+  char *db_path;
+} Fixture;
+
+static void
+on_done (GObject *source, GAsyncResult *result, gpointer data)
+{
+  *(GAsyncResult **) data = g_object_ref (result);
+}
+
+static GAsyncResult *
+wait_for (GAsyncResult **result)
+{
+  while (*result == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  return *result;
+}
+
+/* A new queue over the same database and cache, as after a restart of the launcher. */
+static void
+open_queue (Fixture *fixture)
+{
+  g_autoptr (GAsyncResult) result = NULL;
+  g_autoptr (GError) error = NULL;
+
+  g_clear_object (&fixture->queue);
+  g_clear_object (&fixture->downloader);
+  g_clear_pointer (&fixture->db, mist_state_db_unref);
+  fixture->db = mist_state_db_open (fixture->db_path, &error);
+  g_assert_no_error (error);
+  fixture->downloader = mist_downloader_new (mist_client_get_session (fixture->client),
+                                             fixture->cache_dir);
+  fixture->queue = mist_queue_new (fixture->client, fixture->downloader, fixture->db,
+                                   fixture->games_dir);
+  mist_queue_load_async (fixture->queue, NULL, on_done, &result);
+  g_assert_true (mist_queue_load_finish (fixture->queue, wait_for (&result), &error));
+  g_assert_no_error (error);
+}
+
+static void
+fixture_set_up (Fixture *fixture, gconstpointer data)
+{
+  g_autoptr (GAsyncResult) result = NULL;
+  g_autoptr (GError) error = NULL;
+
+  fixture->started = net_server_start (&fixture->net);
+  if (!fixture->started)
+    return;
+  fixture->games_dir = g_build_filename (fixture->net.work_dir, "games", NULL);
+  fixture->cache_dir = g_build_filename (fixture->net.work_dir, "objects", NULL);
+  fixture->db_path = g_build_filename (fixture->net.work_dir, "state.db", NULL);
+  fixture->client = mist_client_new (mist_test_server_get_url (fixture->net.server), NULL,
+                                     &error);
+  g_assert_no_error (error);
+  mist_client_login_async (fixture->client, MIST_TEST_USER_NAME, MIST_TEST_USER_PASSWORD,
+                           NULL, on_done, &result);
+  g_assert_true (mist_client_login_finish (fixture->client, wait_for (&result), &error));
+  g_assert_no_error (error);
+  open_queue (fixture);
+}
+
+static void
+fixture_tear_down (Fixture *fixture, gconstpointer data)
+{
+  g_clear_object (&fixture->queue);
+  g_clear_object (&fixture->downloader);
+  g_clear_pointer (&fixture->db, mist_state_db_unref);
+  g_clear_object (&fixture->client);
+  if (fixture->started)
+    net_server_stop (&fixture->net);
+  g_free (fixture->games_dir);
+  g_free (fixture->cache_dir);
+  g_free (fixture->db_path);
+}
+
+static MistJob *
+add_job (Fixture *fixture, const char *game, MistJobKind kind, gint64 ordinal, GError **error)
+{
+  g_autoptr (GAsyncResult) result = NULL;
+
+  mist_queue_add_async (fixture->queue, game, kind, ordinal, NULL, NULL, on_done, &result);
+  return mist_queue_add_finish (fixture->queue, wait_for (&result), error);
+}
+
+static void
+on_finished (MistQueue *queue, MistJob *job, gpointer data)
+{
+  *(MistJob **) data = job;
+}
+
+/* Runs the main context until job stops (done, failed, cancelled or paused). */
+static MistJobState
+wait_for_job (Fixture *fixture, MistJob *job)
+{
+  MistJob *finished = NULL;
+  gulong handler = g_signal_connect (fixture->queue, "job-finished", G_CALLBACK (on_finished),
+                                     &finished);
+
+  while (finished != job)
+    g_main_context_iteration (NULL, TRUE);
+  g_signal_handler_disconnect (fixture->queue, handler);
+  return mist_job_get_state (job);
+}
+
+static guint
+count_cache_files (Fixture *fixture)
+{
+  g_autoptr (GDir) dir = g_dir_open (fixture->cache_dir, 0, NULL);
+  guint count = 0;
+
+  while (dir != NULL && g_dir_read_name (dir) != NULL)
+    count++;
+  return count;
+}
+
+static MistInstalledGame *
+get_installed (Fixture *fixture, const char *game)
+{
+  g_autoptr (GError) error = NULL;
+  MistInstalledGame *installed = mist_state_db_get_installed (fixture->db, game, &error);
+
+  g_assert_no_error (error);
+  return installed;
+}
+
+static void
+test_queue_install_and_update (Fixture *fixture, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *v1 = NULL;
+  g_autofree char *v2 = NULL;
+  g_autofree char *install_path = NULL;
+  g_autoptr (MistJob) install = NULL;
+  g_autoptr (MistJob) update = NULL;
+  g_autoptr (MistInstalledGame) installed = NULL;
+  g_autoptr (MistInstalledGame) updated = NULL;
+  MistPlan *plan;
+
+  if (!fixture->started)
+    return;
+  v1 = net_write_build (&fixture->net, "v1", 4, 64 * 1024, 1);
+  net_create_game (&fixture->net, "tetris");
+  net_push (&fixture->net, "tetris", "1.0", v1);
+
+  install = g_object_ref (add_job (fixture, "tetris", MIST_JOB_KIND_INSTALL, 0, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (mist_job_get_target_ordinal (install), ==, 1);
+  g_assert_cmpint (wait_for_job (fixture, install), ==, MIST_JOB_STATE_DONE);
+  g_assert_null (mist_job_get_error_message (install));
+  g_assert_cmpuint (mist_job_get_bytes_done (install), ==, mist_job_get_bytes_total (install));
+  g_assert_cmpuint (mist_job_get_bytes_total (install), >, 0);
+
+  install_path = g_build_filename (fixture->games_dir, "tetris", NULL);
+  net_assert_tree_equal (v1, install_path);
+  installed = get_installed (fixture, "tetris");
+  g_assert_nonnull (installed);
+  g_assert_cmpint (installed->version_ordinal, ==, 1);
+  g_assert_cmpuint (mist_queue_get_jobs (fixture->queue)->len, ==, 0);
+  /* Nothing can resume any more, so the downloaded objects are gone. */
+  g_assert_cmpuint (count_cache_files (fixture), ==, 0);
+
+  /* Version 2 changes every data file a little and keeps the script. */
+  v2 = net_write_build (&fixture->net, "v2", 4, 64 * 1024, 2);
+  net_push (&fixture->net, "tetris", "2.0", v2);
+  update = g_object_ref (add_job (fixture, "tetris", MIST_JOB_KIND_UPDATE, 0, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (mist_job_get_target_ordinal (update), ==, 2);
+  g_assert_cmpint (wait_for_job (fixture, update), ==, MIST_JOB_STATE_DONE);
+  plan = mist_job_get_plan (update);
+  g_assert_nonnull (plan);
+  g_assert_cmpint (mist_plan_get_from (plan), ==, 1);
+  net_assert_tree_equal (v2, install_path);
+  updated = get_installed (fixture, "tetris");
+  g_assert_cmpint (updated->version_ordinal, ==, 2);
+  g_assert_cmpstr (updated->version_name, ==, "2.0");
+}
+
+static void
+test_queue_restart_resumes (Fixture *fixture, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *v1 = NULL;
+  g_autofree char *install_path = NULL;
+  g_autoptr (MistJob) job = NULL;
+  g_autoptr (GPtrArray) records = NULL;
+  g_autoptr (MistJob) resumed = NULL;
+  gint64 id;
+  gint64 deadline;
+
+  if (!fixture->started)
+    return;
+  v1 = net_write_build (&fixture->net, "v1", 2, 600 * 1024, 3);
+  net_create_game (&fixture->net, "tetris");
+  net_push (&fixture->net, "tetris", "1.0", v1);
+
+  /* Slow enough that the download is cut off in the middle. */
+  mist_downloader_set_rate_limit (fixture->downloader, 200 * 1024);
+  job = g_object_ref (add_job (fixture, "tetris", MIST_JOB_KIND_INSTALL, 0, &error));
+  g_assert_no_error (error);
+  id = mist_job_get_id (job);
+  deadline = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
+  while (mist_job_get_bytes_done (job) < 300 * 1024 && g_get_monotonic_time () < deadline)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_cmpuint (mist_job_get_bytes_done (job), >=, 300 * 1024);
+
+  /* Stop the queue, then leave the job "running" in the database as a crash would. */
+  mist_queue_stop (fixture->queue);
+  while (mist_queue_is_busy (fixture->queue))
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_true (mist_state_db_queue_set_state (fixture->db, id, MIST_JOB_STATE_RUNNING, NULL,
+                                                &error));
+  g_assert_no_error (error);
+  g_clear_object (&job);
+  open_queue (fixture);
+  records = mist_state_db_queue_list (fixture->db, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (records->len, ==, 1);
+
+  resumed = mist_queue_lookup (fixture->queue, id);
+  g_assert_nonnull (resumed);
+  g_object_ref (resumed);
+  /* The saved progress is shown before the download continues. */
+  g_assert_cmpuint (mist_job_get_bytes_done (resumed), >, 0);
+  g_assert_cmpint (wait_for_job (fixture, resumed), ==, MIST_JOB_STATE_DONE);
+  install_path = g_build_filename (fixture->games_dir, "tetris", NULL);
+  net_assert_tree_equal (v1, install_path);
+}
+
+static void
+test_queue_pause_resume_cancel (Fixture *fixture, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *v1 = NULL;
+  g_autofree char *other = NULL;
+  g_autoptr (MistJob) first = NULL;
+  g_autoptr (MistJob) second = NULL;
+  g_autoptr (MistInstalledGame) not_installed = NULL;
+  GPtrArray *jobs;
+
+  if (!fixture->started)
+    return;
+  v1 = net_write_build (&fixture->net, "v1", 2, 400 * 1024, 4);
+  other = net_write_build (&fixture->net, "other", 2, 400 * 1024, 5);
+  net_create_game (&fixture->net, "tetris");
+  net_push (&fixture->net, "tetris", "1.0", v1);
+  net_create_game (&fixture->net, "pong");
+  net_push (&fixture->net, "pong", "1.0", other);
+
+  mist_downloader_set_rate_limit (fixture->downloader, 300 * 1024);
+  first = g_object_ref (add_job (fixture, "tetris", MIST_JOB_KIND_INSTALL, 0, &error));
+  g_assert_no_error (error);
+  second = g_object_ref (add_job (fixture, "pong", MIST_JOB_KIND_INSTALL, 0, &error));
+  g_assert_no_error (error);
+
+  /* A second job for the same game is rejected. */
+  g_assert_null (add_job (fixture, "tetris", MIST_JOB_KIND_INSTALL, 0, &error));
+  g_assert_error (error, MIST_ERROR, MIST_ERROR_CONFLICT);
+  g_clear_error (&error);
+
+  /* pong moves to the front; it starts once tetris is paused. */
+  g_assert_true (mist_queue_move (fixture->queue, second, 0, &error));
+  g_assert_no_error (error);
+  jobs = mist_queue_get_jobs (fixture->queue);
+  g_assert_true (g_ptr_array_index (jobs, 0) == second);
+
+  while (mist_job_get_bytes_done (first) == 0)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_true (mist_queue_pause (fixture->queue, first, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (wait_for_job (fixture, first), ==, MIST_JOB_STATE_PAUSED);
+  g_assert_cmpuint (count_cache_files (fixture), >, 0);
+
+  /* Cancelling pong while it downloads deletes its objects but not tetris' ones. */
+  while (mist_job_get_phase (second) != MIST_JOB_PHASE_DOWNLOADING ||
+         mist_job_get_bytes_done (second) == 0)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_true (mist_queue_cancel (fixture->queue, second, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (wait_for_job (fixture, second), ==, MIST_JOB_STATE_CANCELLED);
+  g_assert_cmpuint (mist_queue_get_jobs (fixture->queue)->len, ==, 1);
+  not_installed = get_installed (fixture, "pong");
+  g_assert_null (not_installed);
+
+  mist_downloader_set_rate_limit (fixture->downloader, 0);
+  g_assert_true (mist_queue_resume (fixture->queue, first, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (wait_for_job (fixture, first), ==, MIST_JOB_STATE_DONE);
+  g_assert_cmpuint (count_cache_files (fixture), ==, 0);
+}
+
+static void
+test_queue_running_game_blocks_update (Fixture *fixture, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *v1 = NULL;
+  g_autofree char *v2 = NULL;
+  g_autofree char *running_dir = g_build_filename (g_get_user_runtime_dir (), "mist", "running",
+                                                   NULL);
+  g_autofree char *marker = g_build_filename (running_dir, "tetris.pid", NULL);
+  g_autofree char *pid = g_strdup_printf ("%d", (int) getpid ());
+  g_autoptr (MistJob) install = NULL;
+  g_autoptr (MistJob) update = NULL;
+  g_autoptr (MistInstalledGame) installed = NULL;
+
+  if (!fixture->started)
+    return;
+  v1 = net_write_build (&fixture->net, "v1", 1, 1000, 6);
+  v2 = net_write_build (&fixture->net, "v2", 1, 1000, 7);
+  net_create_game (&fixture->net, "tetris");
+  net_push (&fixture->net, "tetris", "1.0", v1);
+  install = g_object_ref (add_job (fixture, "tetris", MIST_JOB_KIND_INSTALL, 0, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (wait_for_job (fixture, install), ==, MIST_JOB_STATE_DONE);
+
+  /* This process stands in for the running game. */
+  net_push (&fixture->net, "tetris", "2.0", v2);
+  g_assert_cmpint (g_mkdir_with_parents (running_dir, 0700), ==, 0);
+  g_assert_true (g_file_set_contents (marker, pid, -1, NULL));
+  g_assert_true (mist_launcher_is_running ("tetris"));
+  update = g_object_ref (add_job (fixture, "tetris", MIST_JOB_KIND_UPDATE, 0, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (wait_for_job (fixture, update), ==, MIST_JOB_STATE_FAILED);
+  g_assert_error (mist_job_get_error (update), MIST_ERROR, MIST_ERROR_BUSY);
+  installed = get_installed (fixture, "tetris");
+  g_assert_cmpint (installed->version_ordinal, ==, 1);
+
+  /* Once the game quit, resuming the job applies the update. */
+  g_unlink (marker);
+  g_assert_true (mist_queue_resume (fixture->queue, update, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (wait_for_job (fixture, update), ==, MIST_JOB_STATE_DONE);
+}
+
+static void
+add_test (const char *path, void (*func) (Fixture *, gconstpointer))
+{
+  g_test_add (path, Fixture, NULL, fixture_set_up, func, fixture_tear_down);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_autofree char *runtime = g_dir_make_tmp ("mist-queue-runtime-XXXXXX", NULL);
+  int status;
+
+  g_setenv ("XDG_RUNTIME_DIR", runtime, TRUE);
+  g_test_init (&argc, &argv, NULL);
+  add_test ("/net/queue/install-and-update", test_queue_install_and_update);
+  add_test ("/net/queue/restart-resumes", test_queue_restart_resumes);
+  add_test ("/net/queue/pause-resume-cancel", test_queue_pause_resume_cancel);
+  add_test ("/net/queue/running-game-blocks-update", test_queue_running_game_blocks_update);
+  status = g_test_run ();
+  net_remove_tree (runtime);
+  return status;
+}
