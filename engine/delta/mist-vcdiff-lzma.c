@@ -13,7 +13,7 @@
 
 #include <string.h>
 
-/* Enough for LZMA2 dictionaries up to 64 MiB, the largest xdelta3 asks for (-9). */
+/* Enough for LZMA2 dictionaries up to 64 MiB, the largest xdelta3 uses (-9). */
 #define MIST_VCDIFF_LZMA_MEMLIMIT ((guint64)128 * 1024 * 1024)
 
 void

@@ -4,7 +4,7 @@
  *
  * The reader parses the file header and one window at a time from a streamed patch,
  * reads the window's three sections into memory and undoes their secondary compression.
- * Everything it allocates is bounded by MIST_VCDIFF_MAX_WINDOW.
+ * Each buffer it allocates is at most MIST_VCDIFF_MAX_WINDOW bytes.
  */
 #pragma once
 
@@ -15,8 +15,8 @@
 
 G_BEGIN_DECLS
 
-/* Hard limit for a target window, a section and a VCD_TARGET copy segment, checked
- * before anything is allocated. xdelta3 writes windows of at most 16 MiB (-W). */
+/* Hard limit for a target window and a section, checked before anything is allocated.
+ * xdelta3 3.0 writes target windows of at most 16 MiB (-W). */
 #define MIST_VCDIFF_MAX_WINDOW ((guint64)64 * 1024 * 1024)
 #define MIST_VCDIFF_MAX_APP_HEADER ((guint64)1024 * 1024)
 
@@ -175,7 +175,7 @@ typedef struct
 gboolean
 mist_vcdiff_applier_open (MistVcdiffApplier *applier, int source_fd, int output_fd, GError **error);
 /* Runs the window's instructions and hands the result to the writer thread, which checks
- * the Adler-32 and writes it; a failed write or check shows in a later call or in
+ * the Adler-32 and writes it. A failed write or check is returned by a later call or by
  * mist_vcdiff_applier_finish. */
 gboolean mist_vcdiff_applier_apply_window (MistVcdiffApplier *applier,
                                            const MistVcdiffWindow *window,

@@ -2,12 +2,14 @@
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
- * The work runs as a pipeline, one window per stage. A reader thread reads a window's
- * fields and sections from the patch; three decoder threads, one per section kind,
- * undo the LZMA secondary compression, each continuing its own stream from window to
- * window; the calling thread runs the instructions, checks the Adler-32 and writes the
- * window out. The source is mapped, so a window that copies from anywhere in it costs
- * no extra reads; when mapping fails it is read with pread.
+ * The work runs as a pipeline with one window per stage:
+ *   - a reader thread reads a window's fields and sections from the patch,
+ *   - three decoder threads, one per section kind, undo the LZMA secondary compression,
+ *     each continuing its own stream from window to window,
+ *   - the calling thread runs the instructions,
+ *   - a writer thread checks the Adler-32 and writes the window (mist-vcdiff-output.c).
+ * The source is mapped, so a window that copies from anywhere in it costs no extra
+ * reads. When mapping fails, the source is read with pread.
  *
  * Supported: VCD_SOURCE and VCD_TARGET windows, the default code table with all address
  * modes, and the xdelta3 extensions (application header, window checksum, LZMA
@@ -42,8 +44,8 @@ typedef struct
 } Decoder;
 
 /* State shared between the threads. The input, header and secondary streams belong to
- * the reader and decoder threads while they run; slots pass between the threads
- * through the queues, and pending is guarded by lock. */
+ * the reader and decoder threads while they run. Slots pass between the threads
+ * through the queues, and lock guards each slot's pending count. */
 struct _Pipeline
 {
   MistVcdiffInput input;
@@ -225,7 +227,7 @@ pipeline_stop (Pipeline *pipeline)
 {
   if (pipeline->reader != NULL)
     {
-      /* Wake the reader if it waits for a slot: it sees stop and returns. */
+      /* Wake the reader if it waits for a slot, so that it finds stop set and returns. */
       g_atomic_int_set (&pipeline->stop, 1);
       g_async_queue_push (pipeline->free_slots, &pipeline->slots[0]);
       g_thread_join (pipeline->reader);
