@@ -119,6 +119,7 @@ typedef struct
   const guint8 *map;
   int fd;
   const char *file_name; /* for messages: "source file" or "output file" */
+  guint64 file_offset;   /* where offset 0 of the source or output is in fd */
   guint64 offset;
   guint64 length;
 } Segment;
@@ -159,6 +160,7 @@ pread_all (int fd, guint8 *out, gsize length, guint64 offset, const char *what, 
 gboolean
 mist_vcdiff_applier_open (MistVcdiffApplier *applier, int source_fd, int output_fd, GError **error)
 {
+  off_t output_position;
   static GOnce table_once = G_ONCE_INIT;
   struct stat info;
 
@@ -166,6 +168,11 @@ mist_vcdiff_applier_open (MistVcdiffApplier *applier, int source_fd, int output_
   applier->source_fd = source_fd;
   applier->output_fd = output_fd;
   applier->output = mist_vcdiff_output_new (output_fd);
+
+  /* VCD_TARGET windows read output back with pread, relative to where writing starts.
+   * An unseekable output fails only if such a window comes. */
+  output_position = lseek (output_fd, 0, SEEK_CUR);
+  applier->output_start = output_position > 0 ? output_position : 0;
   if (source_fd < 0)
     return TRUE;
 
@@ -251,6 +258,7 @@ applier_open_segment (MistVcdiffApplier *applier,
           return FALSE;
         }
       segment->fd = applier->output_fd;
+      segment->file_offset = applier->output_start;
       segment->file_name = "output file";
       return TRUE;
     }
@@ -352,7 +360,8 @@ copy_from_segment (
       memcpy (out, segment->map + address, length);
       return TRUE;
     }
-  return pread_all (segment->fd, out, length, segment->offset + address, segment->file_name, error);
+  return pread_all (segment->fd, out, length, segment->file_offset + segment->offset + address,
+                    segment->file_name, error);
 }
 
 typedef struct

@@ -163,6 +163,7 @@ typedef struct
   guint64 mapped_end;
   gboolean have_source;
   int output_fd;
+  guint64 output_start;     /* offset of the output's first byte in output_fd */
   MistVcdiffOutput *output; /* owned */
   guint64 output_size;      /* bytes of output committed so far */
   guint8 *target;           /* buffer of the window being applied, from output */

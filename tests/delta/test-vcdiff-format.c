@@ -12,6 +12,8 @@
 #include "vcdiff-writer.h"
 
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #define VCD_SOURCE 0x01
 #define VCD_TARGET 0x02
@@ -147,12 +149,10 @@ test_overlapping_copies (void)
   assert_output (NULL, 0, patch, expected);
 }
 
-/* A VCD_TARGET window copies from output written by earlier windows. */
+/* Builds two windows, the second a VCD_TARGET window that copies from the first. */
 static void
-test_target_window (void)
+build_target_window_patch (GByteArray *patch, GByteArray *expected)
 {
-  g_autoptr (GByteArray) patch = g_byte_array_new ();
-  g_autoptr (GByteArray) expected = g_byte_array_new ();
   guint8 fresh[20000];
   Model model;
 
@@ -168,8 +168,42 @@ test_target_window (void)
   model_copy (&model, 100, 2000, 0);
   model_copy (&model, 4000 + 100, 300, 1);
   model_end (&model, patch, expected);
+}
 
+static void
+test_target_window (void)
+{
+  g_autoptr (GByteArray) patch = g_byte_array_new ();
+  g_autoptr (GByteArray) expected = g_byte_array_new ();
+
+  build_target_window_patch (patch, expected);
   assert_output (NULL, 0, patch, expected);
+}
+
+/* VCD_TARGET offsets count from where the output starts, not from the start of the fd. */
+static void
+test_target_window_output_offset (void)
+{
+  g_autoptr (GByteArray) patch = g_byte_array_new ();
+  g_autoptr (GByteArray) expected = g_byte_array_new ();
+  g_autoptr (GError) error = NULL;
+  g_autofree guint8 *written = NULL;
+  const char prefix[100] = "bytes before the output";
+  int patch_fd = memfd_create ("patch", MFD_CLOEXEC);
+  int output_fd = memfd_create ("output", MFD_CLOEXEC);
+
+  build_target_window_patch (patch, expected);
+  g_assert_cmpint (write (patch_fd, patch->data, patch->len), ==, patch->len);
+  g_assert_cmpint (lseek (patch_fd, 0, SEEK_SET), ==, 0);
+  g_assert_cmpint (write (output_fd, prefix, sizeof prefix), ==, sizeof prefix);
+
+  g_assert_true (mist_vcdiff_apply_fd (-1, patch_fd, output_fd, NULL, NULL, NULL, &error));
+  g_assert_no_error (error);
+  written = g_malloc (expected->len);
+  g_assert_cmpint (pread (output_fd, written, expected->len, sizeof prefix), ==, expected->len);
+  g_assert_cmpmem (written, expected->len, expected->data, expected->len);
+  close (patch_fd);
+  close (output_fd);
 }
 
 /* A copy may start in the segment and continue at the start of the target window. */
@@ -221,6 +255,8 @@ main (int argc, char **argv)
   g_test_add_func ("/engine/vcdiff/format/address-modes", test_address_modes);
   g_test_add_func ("/engine/vcdiff/format/overlapping-copies", test_overlapping_copies);
   g_test_add_func ("/engine/vcdiff/format/target-window", test_target_window);
+  g_test_add_func ("/engine/vcdiff/format/target-window-output-offset",
+                   test_target_window_output_offset);
   g_test_add_func ("/engine/vcdiff/format/copy-across-segment-end", test_copy_across_segment_end);
   g_test_add_func ("/engine/vcdiff/format/empty-windows", test_empty_windows);
 
