@@ -236,24 +236,6 @@ mist_client_get_token (MistClient *self)
   return self->token;
 }
 
-static int
-get_port_or_default (GUri *uri)
-{
-  int port = g_uri_get_port (uri);
-
-  if (port != -1)
-    return port;
-  return g_ascii_strcasecmp (g_uri_get_scheme (uri), "https") == 0 ? 443 : 80;
-}
-
-static gboolean
-is_same_origin (GUri *a, GUri *b)
-{
-  return g_ascii_strcasecmp (g_uri_get_scheme (a), g_uri_get_scheme (b)) == 0 &&
-         g_ascii_strcasecmp (g_uri_get_host (a), g_uri_get_host (b)) == 0 &&
-         get_port_or_default (a) == get_port_or_default (b);
-}
-
 char *
 mist_client_get_authorization_for (MistClient *self, const char *url)
 {
@@ -264,7 +246,7 @@ mist_client_get_authorization_for (MistClient *self, const char *url)
   if (self->token == NULL)
     return NULL;
   uri = g_uri_parse (url, SOUP_HTTP_URI_FLAGS, NULL);
-  if (uri == NULL || !is_same_origin (uri, self->server_uri))
+  if (uri == NULL || !mist_http_is_same_origin (uri, self->server_uri))
     return NULL;
   return g_strconcat ("Bearer ", self->token, NULL);
 }

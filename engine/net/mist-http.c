@@ -71,10 +71,52 @@ on_accept_certificate (SoupMessage *msg,
   return FALSE;
 }
 
+static int
+get_port_or_default (GUri *uri)
+{
+  int port = g_uri_get_port (uri);
+
+  if (port != -1)
+    return port;
+  return g_ascii_strcasecmp (g_uri_get_scheme (uri), "https") == 0 ? 443 : 80;
+}
+
+gboolean
+mist_http_is_same_origin (GUri *a, GUri *b)
+{
+  return g_ascii_strcasecmp (g_uri_get_scheme (a), g_uri_get_scheme (b)) == 0 &&
+         g_ascii_strcasecmp (g_uri_get_host (a), g_uri_get_host (b)) == 0 &&
+         get_port_or_default (a) == get_port_or_default (b);
+}
+
+/* A redirect to another origin must not carry the session token along. */
+static void
+on_restarted (SoupMessage *msg, gpointer data)
+{
+  GUri *original = data;
+  SoupMessageHeaders *headers = soup_message_get_request_headers (msg);
+
+  if (!mist_http_is_same_origin (original, soup_message_get_uri (msg)) &&
+      soup_message_headers_get_one (headers, "Authorization") != NULL)
+    {
+      g_debug ("Redirected to another origin; not sending the session token there");
+      soup_message_headers_remove (headers, "Authorization");
+    }
+}
+
+static void
+free_uri (gpointer data, GClosure *closure)
+{
+  g_uri_unref (data);
+}
+
 void
 mist_http_message_prepare (SoupSession *session, SoupMessage *msg)
 {
   GList *authorities = g_object_get_data (G_OBJECT (session), EXTRA_CA_KEY);
+
+  g_signal_connect_data (msg, "restarted", G_CALLBACK (on_restarted),
+                         g_uri_ref (soup_message_get_uri (msg)), free_uri, 0);
 
   if (authorities != NULL)
     g_signal_connect (msg, "accept-certificate", G_CALLBACK (on_accept_certificate),

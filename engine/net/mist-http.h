@@ -14,9 +14,13 @@ G_BEGIN_DECLS
  * match the bytes on the wire. Fails when extra_ca_file cannot be read. */
 SoupSession *mist_http_session_new (const char *extra_ca_file, GError **error);
 
-/* Connects the extra CA check of session (if any) to msg; every message sent through a
- * session from mist_http_session_new() must pass through this first. */
+/* Connects the extra CA check of session (if any) to msg, and drops the Authorization
+ * header when a redirect leads to another origin. Every message sent through a session
+ * from mist_http_session_new() must pass through this first. */
 void mist_http_message_prepare (SoupSession *session, SoupMessage *msg);
+
+/* Whether a and b have the same scheme, host and port (the default port when absent). */
+gboolean mist_http_is_same_origin (GUri *a, GUri *b);
 
 /* Converts a failed send (libsoup, GIO or TLS error) into a MIST_ERROR with the URL.
  * G_IO_ERROR_CANCELLED is kept as it is. Timeouts and network errors are marked

@@ -318,7 +318,7 @@ test_cli_no_keyring (Fixture *fixture, gconstpointer data)
   g_assert_cmpint (result->status, ==, 0);
   g_assert_nonnull (strstr (result->errors, "will not be remembered"));
 
-  /* No file holds the token: the next run is not logged in. */
+  /* No file contains the token, so the next run is not logged in. */
   whoami = run_cli_env (fixture, NULL, "unix:path=/nonexistent/bus", whoami_args);
   g_assert_cmpint (whoami->status, ==, 3);
   config = g_build_filename (fixture->config_home, "mist", "mist-cli.conf", NULL);

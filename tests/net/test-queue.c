@@ -181,7 +181,7 @@ test_queue_install_and_update (Fixture *fixture, gconstpointer data)
   /* Nothing can resume any more, so the downloaded objects are gone. */
   g_assert_cmpuint (count_cache_files (fixture), ==, 0);
 
-  /* Version 2 changes every data file a little and keeps the script. */
+  /* Version 2 has other bytes in every data file and the same script. */
   v2 = net_write_build (&fixture->net, "v2", 4, 64 * 1024, 2);
   net_push (&fixture->net, "tetris", "2.0", v2);
   update = g_object_ref (add_job (fixture, "tetris", MIST_JOB_KIND_UPDATE, 0, &error));
@@ -334,7 +334,7 @@ test_queue_running_game_blocks_update (Fixture *fixture, gconstpointer data)
   g_assert_no_error (error);
   g_assert_cmpint (wait_for_job (fixture, install), ==, MIST_JOB_STATE_DONE);
 
-  /* This process stands in for the running game. */
+  /* The marker names this process, which plays the running game. */
   net_push (&fixture->net, "tetris", "2.0", v2);
   g_assert_cmpint (g_mkdir_with_parents (running_dir, 0700), ==, 0);
   g_assert_true (g_file_set_contents (marker, pid, -1, NULL));
