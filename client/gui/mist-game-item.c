@@ -388,7 +388,10 @@ mist_game_item_set_latest_version (MistGameItem *self,
 
   self->latest_installed_size = installed_size;
   if (replace_string (&self->latest_version, name))
-    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LATEST_VERSION]);
+    {
+      mist_game_item_set_update_summary (self, NULL);
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LATEST_VERSION]);
+    }
   if (self->download_size != download_size)
     {
       self->download_size = download_size;
@@ -433,7 +436,10 @@ mist_game_item_set_installed (MistGameItem *self,
 
   replace_string (&self->install_path, path);
   if (replace_string (&self->installed_version, version))
-    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_INSTALLED_VERSION]);
+    {
+      mist_game_item_set_update_summary (self, NULL);
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_INSTALLED_VERSION]);
+    }
   if (self->installed_size != size)
     {
       self->installed_size = size;

@@ -330,7 +330,6 @@ update_actions (MistGamePage *self)
     installed && mist_game_item_get_state (self->item) == MIST_GAME_STATE_UPDATE_AVAILABLE);
   gtk_widget_action_set_enabled (widget, "game.cancel", has_job);
   gtk_widget_action_set_enabled (widget, "game.open-folder", installed);
-  gtk_widget_action_set_enabled (widget, "game.launch-options", installed);
   gtk_widget_action_set_enabled (widget, "game.verify", installed && !has_job);
   gtk_widget_action_set_enabled (widget, "game.repair", installed && !has_job && online);
   gtk_widget_action_set_enabled (widget, "game.uninstall", installed && !has_job);
@@ -365,8 +364,7 @@ mist_game_page_class_init (MistGamePageClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
   GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
-  const char *secondary[] = { "play",   "cancel", "open-folder", "launch-options",
-                              "verify", "repair", "uninstall" };
+  const char *secondary[] = { "play", "cancel", "open-folder", "verify", "repair", "uninstall" };
 
   object_class->dispose = mist_game_page_dispose;
   object_class->finalize = mist_game_page_finalize;
@@ -374,7 +372,7 @@ mist_game_page_class_init (MistGamePageClass *klass)
   /**
    * MistGamePage::action-requested:
    * @action: "install", "update", "play", "pause", "resume", "cancel", "open-folder",
-   *   "launch-options", "verify", "repair", "uninstall" or "folder-changed"
+   *   "verify", "repair", "uninstall" or "folder-changed"
    * @game: the game shown
    */
   signals[SIGNAL_ACTION_REQUESTED] =

@@ -307,6 +307,12 @@ on_job_failed (MistWindow *self, MistDownloadItem *job, GError *error)
 }
 
 static void
+on_notice (MistWindow *self, const char *text)
+{
+  adw_toast_overlay_add_toast (self->toast_overlay, adw_toast_new (text));
+}
+
+static void
 action_back (GtkWidget *widget, const char *action_name, GVariant *parameter)
 {
   MistWindow *self = MIST_WINDOW (widget);
@@ -460,6 +466,7 @@ mist_window_new (AdwApplication *application, MistController *controller, GSetti
                             self);
   g_signal_connect_swapped (controller, "job-finished", G_CALLBACK (on_job_finished), self);
   g_signal_connect_swapped (controller, "job-failed", G_CALLBACK (on_job_failed), self);
+  g_signal_connect_swapped (controller, "notice", G_CALLBACK (on_notice), self);
   g_signal_connect_object (mist_controller_get_jobs (controller), "items-changed",
                            G_CALLBACK (update_downloads_badge), self, G_CONNECT_SWAPPED);
   on_offline_changed (self);
