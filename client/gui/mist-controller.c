@@ -219,7 +219,6 @@ apply_catalog (MistController *self, const char *json, GError **error)
   return TRUE;
 }
 
-static void plan_update (MistController *self, MistGameItem *game);
 
 /* Installed games, from the state database. */
 
@@ -265,8 +264,9 @@ on_installed_listed (GObject *source, GAsyncResult *result, gpointer user_data)
       return;
     }
   apply_installed (self, installed);
+  /* The game page shows new versions and plans their update after a refresh. */
   if (self->shown_game != NULL && mist_game_item_get_update_summary (self->shown_game) == NULL)
-    plan_update (self, self->shown_game);
+    mist_controller_load_game (self, self->shown_game);
 
   /* A refresh that fell back to the cache still reports why the server failed. */
   if (g_task_get_task_data (task) != NULL)
@@ -1063,15 +1063,20 @@ on_update_planned (GObject *source, GAsyncResult *result, gpointer user_data)
 
   if (plan == NULL)
     {
+      /* The patch sets may still be building on the server: show the full download. */
       g_debug ("Cannot plan the update of %s: %s", mist_game_item_get_slug (game),
                error->message);
-      return;
+      summary = mist_format_route (mist_game_item_get_installed_version (game),
+                                   mist_game_item_get_latest_version (game),
+                                   mist_game_item_get_download_size (game), 0,
+                                   mist_game_item_get_download_size (game));
     }
-  summary = mist_format_route (mist_game_item_get_installed_version (game),
-                               mist_game_item_get_latest_version (game),
-                               mist_plan_get_download_size (plan),
-                               mist_plan_get_n_patch_sets (plan),
-                               mist_plan_get_full_download_size (plan));
+  else
+    summary = mist_format_route (mist_game_item_get_installed_version (game),
+                                 mist_game_item_get_latest_version (game),
+                                 mist_plan_get_download_size (plan),
+                                 mist_plan_get_n_patch_sets (plan),
+                                 mist_plan_get_full_download_size (plan));
   mist_game_item_set_update_summary (game, summary);
 }
 
@@ -1245,8 +1250,9 @@ run_job_change (MistController *self, MistGameItem *game, const char *action, GE
 
   if (job == NULL)
     {
-      g_set_error (error, MIST_ERROR, MIST_ERROR_NOT_FOUND, _("%s has no download to %s."),
-                   mist_game_item_get_title (game), action);
+      g_set_error (error, MIST_ERROR, MIST_ERROR_NOT_FOUND,
+                   _("%s has no download to pause, resume or cancel."),
+                   mist_game_item_get_title (game));
       return FALSE;
     }
   if (g_str_equal (action, "pause"))

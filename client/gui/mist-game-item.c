@@ -478,11 +478,9 @@ mist_game_item_set_cover_path (MistGameItem *self, const char *path)
 
   if (!replace_string (&self->cover_path, path))
     return;
-  if (self->cover != NULL)
-    {
-      g_clear_object (&self->cover);
-      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_COVER]);
-    }
+  /* Views that show the game load the new file when they see the notification. */
+  g_clear_object (&self->cover);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_COVER]);
 }
 
 /* Replaces the version history with versions (MistVersionItem, oldest first). */

@@ -242,6 +242,8 @@ rebuild_versions (MistGamePage *self)
 static void
 on_item_notify (MistGamePage *self, GParamSpec *pspec)
 {
+  if (mist_game_item_get_cover (self->item) == NULL)
+    mist_game_item_load_cover_async (self->item, NULL, NULL, NULL);
   sync_from_item (self);
   if (g_strcmp0 (pspec->name, "installed-version") == 0)
     rebuild_versions (self);

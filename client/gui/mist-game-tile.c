@@ -88,6 +88,8 @@ static void
 on_item_notify (MistGameTile *self)
 {
   sync_from_item (self);
+  if (mist_game_item_get_cover (self->item) == NULL)
+    mist_game_item_load_cover_async (self->item, self->cover_cancellable, NULL, NULL);
 }
 
 static void
