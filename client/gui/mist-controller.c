@@ -591,7 +591,7 @@ sort_jobs (MistController *self)
       if (item != NULL)
         g_ptr_array_add (items, item);
     }
-  /* Finished and failed rows stay below the queue until the next one is added. */
+  /* Finished and failed rows stay below the queue until logout, as a record. */
   for (guint i = 0; i < g_list_model_get_n_items (G_LIST_MODEL (self->jobs)); i++)
     {
       g_autoptr (MistDownloadItem) item = g_list_model_get_item (G_LIST_MODEL (self->jobs), i);
@@ -762,8 +762,7 @@ on_token_cleared (GObject *source, GAsyncResult *result, gpointer user_data)
     g_debug ("Cannot delete the rejected session: %s", error->message);
 }
 
-/* The server no longer accepts the session: forget it, so the next start asks for a
- * login. */
+/* The server rejected the session: delete it, so the next start shows the login page. */
 static void
 on_token_rejected (MistController *self)
 {
