@@ -1,0 +1,82 @@
+/* mist-backend-store.h: the server's data folder and its immutable objects
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * DATA/mist.sqlite3       the database
+ * DATA/content/objects/   objects, as objects/ab/ab12… (docs/api.md, "Content")
+ * DATA/covers/            cover images, named by their SHA-256
+ * DATA/tmp/               uploads and patches being written; emptied at start
+ *
+ * Objects are written to DATA/tmp, synced, and renamed into place, so a reader never
+ * sees a partial object and a crash leaves only files in DATA/tmp.
+ */
+#pragma once
+
+#include <gio/gio.h>
+
+G_BEGIN_DECLS
+
+#define MIST_BACKEND_MAX_OBJECT_SIZE (G_GUINT64_CONSTANT (64) << 30)
+
+typedef struct
+{
+  char *data_dir;
+  char *objects_dir;
+  char *covers_dir;
+  char *tmp_dir;
+} MistBackendStore;
+
+/* Creates the folders of data_dir that are missing; with clean_tmp, empties DATA/tmp. */
+MistBackendStore *mist_backend_store_new (const char *data_dir, gboolean clean_tmp, GError **error);
+void mist_backend_store_free (MistBackendStore *store);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (MistBackendStore, mist_backend_store_free)
+
+char *mist_backend_store_object_path (MistBackendStore *store, const char *object_id);
+gboolean mist_backend_store_has_object (MistBackendStore *store, const char *object_id);
+
+/* Opens a new temporary file in DATA/tmp; *path receives its name. */
+int mist_backend_store_open_temp (MistBackendStore *store, char **path, GError **error);
+
+/* Syncs the temporary file and renames it to the object object_id (or to
+ * DATA/covers/object_id with cover set). An existing object is kept and the temporary
+ * file removed, since objects with one name have the same bytes. */
+gboolean mist_backend_store_commit (MistBackendStore *store,
+                                    int fd,
+                                    const char *temp_path,
+                                    const char *object_id,
+                                    gboolean cover,
+                                    GError **error);
+
+/* Decompresses the object object_id (one zstd frame) into out_fd from its offset 0. */
+gboolean mist_backend_store_decompress (MistBackendStore *store,
+                                        const char *object_id,
+                                        int out_fd,
+                                        GCancellable *cancellable,
+                                        GError **error);
+
+/* Streams an uploaded file object to DATA/tmp while checking it: the body must be one
+ * zstd frame whose content has the expected SHA-256. */
+typedef struct _MistBackendUpload MistBackendUpload;
+
+MistBackendUpload *mist_backend_upload_new (MistBackendStore *store,
+                                            const char *expected_sha256,
+                                            GError **error);
+/* Returns FALSE once the data is known to be invalid; later calls keep returning FALSE. */
+gboolean mist_backend_upload_write (MistBackendUpload *upload, const void *data, gsize length);
+/* Verifies and stores the object; fills the object id and the sizes. */
+gboolean mist_backend_upload_finish (MistBackendUpload *upload,
+                                     char **object_id,
+                                     guint64 *object_size,
+                                     guint64 *content_size,
+                                     GError **error);
+void mist_backend_upload_free (MistBackendUpload *upload);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (MistBackendUpload, mist_backend_upload_free)
+
+/* Compresses in_fd from offset 0 into out_fd as one zstd frame with its content size. */
+gboolean mist_backend_compress_fd (int in_fd,
+                                   int out_fd,
+                                   int level,
+                                   GCancellable *cancellable,
+                                   GError **error);
+
+G_END_DECLS
