@@ -797,8 +797,18 @@ respond_file (MistRequest *request, guint status, const char *sha256, guint64 si
   mist_request_respond_builder (request, status, builder);
 }
 
+static void put_file (MistRequest *request);
+
 void
 mist_api_admin_put_file (MistRequest *request)
+{
+  put_file (request);
+  /* Removes a rejected upload's temporary file now, not when libsoup drops the message. */
+  g_clear_pointer (&request->upload, mist_backend_upload_free);
+}
+
+static void
+put_file (MistRequest *request)
 {
   const char *sha256 = request->params[0];
   g_autoptr (sqlite3_stmt) statement = NULL;

@@ -99,6 +99,11 @@ main (int argc, char **argv)
       return 2;
     }
 
+  /* Handlers first: a SIGTERM right after the "Listening" line must stop cleanly. */
+  loop = g_main_loop_new (NULL, FALSE);
+  g_unix_signal_add (SIGINT, on_signal, loop);
+  g_unix_signal_add (SIGTERM, on_signal, loop);
+
   server = mist_backend_server_new (&config, &error);
   if (server != NULL)
     url = mist_backend_server_listen (server, &error);
@@ -114,9 +119,6 @@ main (int argc, char **argv)
   fflush (stdout);
   g_message ("Listening on %s", url);
 
-  loop = g_main_loop_new (NULL, FALSE);
-  g_unix_signal_add (SIGINT, on_signal, loop);
-  g_unix_signal_add (SIGTERM, on_signal, loop);
   g_main_loop_run (loop);
   return 0;
 }

@@ -332,6 +332,7 @@ on_request_started (SoupServer *soup, SoupServerMessage *message, MistBackendSer
   MistRequest *request = g_new0 (MistRequest, 1);
 
   request->server = server;
+  request->message = g_object_ref (message);
   request->started_us = g_get_monotonic_time ();
   g_object_set_data_full (G_OBJECT (message), "mist-request", request,
                           (GDestroyNotify) request_free);
@@ -348,9 +349,6 @@ handle_request (SoupServer *soup,
                 gpointer user_data)
 {
   MistRequest *request = g_object_get_data (G_OBJECT (message), "mist-request");
-
-  /* The handler may pause the message and answer later: keep it alive until then. */
-  request->message = g_object_ref (message);
 
   if (request->route == NULL && request->method_mismatch)
     {

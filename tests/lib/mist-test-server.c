@@ -8,6 +8,7 @@
 #include <json-glib/json-glib.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
 
 #define START_TIMEOUT_SECONDS 30
 
@@ -135,6 +136,12 @@ read_url (MistTestServer *server, GError **error)
   return TRUE;
 }
 
+static void
+die_with_parent (gpointer data)
+{
+  prctl (PR_SET_PDEATHSIG, SIGKILL);
+}
+
 MistTestServer *
 mist_test_server_start (const MistTestServerOptions *options, GError **error)
 {
@@ -142,6 +149,7 @@ mist_test_server_start (const MistTestServerOptions *options, GError **error)
   g_autofree char *binary = build_path ("mist-backend-stub");
   g_autofree char *mistpipe = build_path ("mistpipe");
   g_autofree char *config = NULL;
+  g_autoptr (GSubprocessLauncher) launcher = NULL;
   gboolean new_data;
 
   if (!g_file_test (binary, G_FILE_TEST_IS_EXECUTABLE) ||
@@ -166,8 +174,12 @@ mist_test_server_start (const MistTestServerOptions *options, GError **error)
   if (config == NULL)
     return NULL;
 
-  server->process = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE, error, binary, "--config",
-                                      config, NULL);
+  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
+  /* A test that aborts must not leave its server running (and holding the test's
+   * standard error open, which keeps meson waiting). */
+  g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
+  server->process = g_subprocess_launcher_spawn (launcher, error, binary, "--config", config,
+                                                 NULL);
   if (server->process == NULL || !read_url (server, error))
     return NULL;
   server->session = soup_session_new_with_options ("timeout", 60, NULL);
