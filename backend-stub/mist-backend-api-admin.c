@@ -14,8 +14,6 @@
 
 #define MAX_TITLE_LENGTH 200
 #define MAX_DESCRIPTION_LENGTH (64 * 1024)
-#define MAX_VERSION_NAME_LENGTH 128
-#define MAX_CHANGELOG_LENGTH (256 * 1024)
 #define MAX_MISSING_QUERY 100000
 
 static gboolean
@@ -610,7 +608,6 @@ mist_api_admin_put_launch (MistRequest *request)
   g_autoptr (MistGame) game = mist_request_lookup_game (request, request->params[0]);
   g_autoptr (MistManifest) manifest = NULL;
   g_autoptr (JsonParser) parser = NULL;
-  g_autoptr (JsonBuilder) wrapper = NULL;
   g_autoptr (JsonNode) wrapped = NULL;
   g_autoptr (MistManifest) checked = NULL;
   g_autoptr (GError) error = NULL;

@@ -95,7 +95,6 @@ static void
 test_content_ranges (ContentFixture *fixture, gconstpointer data)
 {
   gsize size = g_bytes_get_size (fixture->object);
-  g_autofree char *suffix_start = NULL;
   g_autofree char *expected_range = g_strdup_printf ("bytes 10-19/%" G_GSIZE_FORMAT, size);
   g_autoptr (GBytes) middle = NULL;
   g_autoptr (GBytes) open_end = NULL;
