@@ -77,7 +77,7 @@ mist_request_lookup_game (MistRequest *request, const char *slug)
         game = read_game (statement);
     }
 
-  /* A private game answers exactly as a missing one, so its slug does not leak. */
+  /* A private game gets the same response as a missing one, so its slug does not leak. */
   if (game == NULL || (game->is_private && !mist_request_is_admin (request)))
     {
       mist_request_respond_error (request, SOUP_STATUS_NOT_FOUND, "not-found", "No game “%s”",

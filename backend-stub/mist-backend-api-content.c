@@ -55,7 +55,7 @@ etag_matches (const char *header, const char *etag)
   return FALSE;
 }
 
-/* Returns FALSE after answering 416 when the Range header has no satisfiable range. A
+/* Returns FALSE after responding 416 when the Range header has no satisfiable range. A
  * syntactically invalid Range is removed, so the whole object is sent as HTTP allows. */
 static gboolean
 check_ranges (MistRequest *request, goffset total)
@@ -142,7 +142,7 @@ mist_api_get_object (MistRequest *request)
   if (!check_ranges (request, (goffset) g_mapped_file_get_length (file)))
     return;
 
-  /* libsoup turns a complete 200 answer into 206 (or multipart/byteranges) for the
+  /* libsoup turns a complete 200 response into 206 (or multipart/byteranges) for the
    * request's Range header, and sends no body for HEAD. */
   bytes = g_mapped_file_get_bytes (file);
   soup_server_message_set_status (request->message, SOUP_STATUS_OK, NULL);

@@ -53,7 +53,7 @@ check_version_text (MistRequest *request, const char *name, const char *changelo
   return TRUE;
 }
 
-/* Answers 409 listing the file contents the server does not have. */
+/* Responds 409 with a list of the file contents the server does not have. */
 static void
 respond_missing (MistRequest *request, GPtrArray *missing)
 {
@@ -78,7 +78,7 @@ respond_missing (MistRequest *request, GPtrArray *missing)
 }
 
 /* Fills version->stored with the uploaded objects of every file. Returns FALSE after
- * answering when a content is missing or its size differs. */
+ * responding when a content is missing or its size differs. */
 static gboolean
 attach_objects (MistRequest *request, MistManifest *manifest, MistNewVersion *version)
 {

@@ -119,7 +119,7 @@ client_address (MistRequest *request)
   return host != NULL ? host : "unknown";
 }
 
-/* Answers 429 and returns TRUE when the user name or the client address is blocked. */
+/* Responds 429 and returns TRUE when the user name or the client address is blocked. */
 static gboolean
 respond_if_rate_limited (MistRequest *request, const char *username)
 {

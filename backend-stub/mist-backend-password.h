@@ -17,7 +17,7 @@ G_BEGIN_DECLS
 #define MIST_BACKEND_PASSWORD_MIN_LENGTH 8
 #define MIST_BACKEND_PASSWORD_MAX_LENGTH 1024
 
-/* Checks the length rules of a new password; error says which one fails. */
+/* Checks the length rules of a new password; error names the rule that fails. */
 gboolean mist_backend_password_check (const char *password, GError **error);
 
 /* Returns the PHC string ($argon2id$v=19$m=…,t=…,p=…$salt$hash) of password with a

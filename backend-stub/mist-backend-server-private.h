@@ -2,7 +2,7 @@
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
- * Everything here runs on the main loop's thread unless a comment says otherwise.
+ * Everything here runs on the main loop's thread unless a comment states otherwise.
  */
 #pragma once
 
@@ -76,15 +76,15 @@ void mist_request_respond_error (MistRequest *request,
                                  const char *code,
                                  const char *format,
                                  ...) G_GNUC_PRINTF (4, 5);
-/* Answers with the status and code that match error's MistError code. */
+/* Responds with the status and code that match error's MistError code. */
 void mist_request_respond_gerror (MistRequest *request, const GError *error);
 void mist_request_respond_no_content (MistRequest *request, guint status);
 void mist_request_respond_not_found (MistRequest *request);
 
-/* Parses the body as a JSON object; on failure answers 400 and returns NULL. */
+/* Parses the body as a JSON object; on failure responds 400 and returns NULL. */
 JsonObject *mist_request_parse_object (MistRequest *request, JsonParser **parser);
 
-/* Reads an optional member of the type; a member of another type answers 400 and
+/* Reads an optional member of the type; a member of another type gets a 400 response and
  * returns FALSE. A missing or null member leaves the output untouched. */
 gboolean mist_request_get_string (MistRequest *request,
                                   JsonObject *object,
@@ -112,7 +112,7 @@ typedef struct
 void mist_game_free (MistGame *game);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (MistGame, mist_game_free)
 
-/* Looks the game up; answers 404 (also for a private game and a non-admin) and
+/* Looks the game up; responds 404 (also for a private game and a non-admin) and
  * returns NULL when the caller may not see it. */
 MistGame *mist_request_lookup_game (MistRequest *request, const char *slug);
 gboolean mist_game_slug_is_valid (const char *slug);

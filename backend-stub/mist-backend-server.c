@@ -322,7 +322,7 @@ on_finished (SoupServerMessage *message, MistRequest *request)
              elapsed_us / 1000.0, request->user != NULL ? " user=" : "",
              request->user != NULL ? request->user->name : "");
   /* Breaks the reference cycle message → request → message. A handler still working in
-   * a thread sees request->message NULL and drops its reply. */
+   * a thread finds request->message NULL and drops its reply. */
   g_clear_object (&request->message);
 }
 

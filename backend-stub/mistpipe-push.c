@@ -2,7 +2,7 @@
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
- * A push scans the folder, asks the server which file contents it lacks, uploads those
+ * A push scans the folder, queries the server for the file contents it lacks, uploads those
  * as zstd frames and then creates the version. Each step can be repeated, so a push that
  * was interrupted uploads only what is still missing when it runs again.
  */

@@ -82,7 +82,7 @@ test_auth_login_and_me (BackendFixture *fixture, gconstpointer data)
                     SOUP_STATUS_UNAUTHORIZED);
 }
 
-/* A wrong password and an unknown user get the same answer after similar work. */
+/* A wrong password and an unknown user get the same response after similar work. */
 static void
 test_auth_wrong_password_unknown_user (BackendFixture *fixture, gconstpointer data)
 {
@@ -127,7 +127,7 @@ test_auth_rate_limit (BackendFixture *fixture, gconstpointer data)
       g_assert_cmpuint (soup_message_get_status (failed), ==, SOUP_STATUS_UNAUTHORIZED);
     }
 
-  /* Blocked even with the right password, and the answer says how long to wait. */
+  /* Blocked even with the right password, and the response gives the seconds to wait. */
   blocked = send_login (fixture, "target", "target-password", NULL);
   g_assert_cmpuint (soup_message_get_status (blocked), ==, 429);
   retry_after = soup_message_headers_get_one (soup_message_get_response_headers (blocked),

@@ -136,8 +136,8 @@ check_route (AuthzFixture *fixture, Role role, const char *method, const char *p
   g_assert_cmpuint (status, ==, expected);
 }
 
-/* Routes under a game: anonymous 401; a user sees a public game, and a private one is
- * 404 as if it did not exist; an admin sees both. */
+/* Routes under a game: anonymous 401; a user can read a public game, and a private one is
+ * 404 as if it did not exist; an admin reads both. */
 static void
 test_authz_game_read_routes (AuthzFixture *fixture, gconstpointer data)
 {

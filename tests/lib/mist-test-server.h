@@ -3,7 +3,7 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
  * Starts the server built in this tree ($MIST_BUILD_ROOT/backend-stub) on an ephemeral
- * loopback port with a temporary data folder that already holds an admin and a user
+ * loopback port with a temporary data folder that already contains an admin and a user
  * account (created with mistpipe --data-dir), and stops it again. Tests use it from
  * the main thread.
  */
