@@ -11,6 +11,7 @@
 #define LOGIN_WINDOW_SECONDS (15 * 60)
 #define LOGIN_MAX_FAILURES_PER_USER 5
 #define LOGIN_MAX_FAILURES_PER_ADDRESS 20
+#define LOGIN_MAX_TRACKED 10000
 
 typedef struct
 {
@@ -97,15 +98,28 @@ failure_wait (MistBackendServer *server, const char *key, guint limit)
   return MAX (failures->window_start + LOGIN_WINDOW_SECONDS - now, 1);
 }
 
+static gboolean
+failure_expired (gpointer key, gpointer value, gpointer now)
+{
+  const MistLoginFailures *failures = value;
+
+  return *(const gint64 *) now - failures->window_start >= LOGIN_WINDOW_SECONDS;
+}
+
 static void
 record_failure (MistBackendServer *server, const char *key)
 {
   MistLoginFailures *failures = g_hash_table_lookup (server->login_failures, key);
+  gint64 now = mist_backend_now ();
+
+  /* Guessing many user names must not grow the table without bound. */
+  if (failures == NULL && g_hash_table_size (server->login_failures) >= LOGIN_MAX_TRACKED)
+    g_hash_table_foreach_remove (server->login_failures, failure_expired, &now);
 
   if (failures == NULL)
     {
       failures = g_new0 (MistLoginFailures, 1);
-      failures->window_start = mist_backend_now ();
+      failures->window_start = now;
       g_hash_table_insert (server->login_failures, g_strdup (key), failures);
     }
   failures->count++;
