@@ -585,10 +585,18 @@ log_first_start (MistBackendServer *server)
              server->config.data_dir);
 }
 
+static gboolean parse_listen (const char *listen, char **host, guint16 *port, GError **error);
+
 MistBackendServer *
 mist_backend_server_new (const MistBackendConfig *config, GError **error)
 {
   g_autoptr (MistBackendServer) server = g_new0 (MistBackendServer, 1);
+  g_autofree char *host = NULL;
+  guint16 port;
+
+  /* Checked before anything is created in the data folder. */
+  if (!parse_listen (config->listen, &host, &port, error))
+    return NULL;
 
   server->config = *config;
   server->config.listen = g_strdup (config->listen);
