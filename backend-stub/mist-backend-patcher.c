@@ -145,6 +145,13 @@ load_files (MistBackendPatcher *patcher, gint64 game_id, gint64 ordinal, GError 
 
 /* Delta building */
 
+/* The "format" names of docs/api.md. */
+static const char *
+format_name (MistDeltaFormat format)
+{
+  return format == MIST_DELTA_FORMAT_ZSTD ? "zstd" : "vcdiff";
+}
+
 typedef struct
 {
   char *format;
@@ -255,10 +262,12 @@ verify_delta (MistBackendPatcher *patcher, MistDeltaFormat format, TempFile *sou
     return FALSE;
   if (lseek (patch->fd, 0, SEEK_SET) < 0)
     return set_io_error (error, "Cannot rewind", patch->path);
+#if MIST_HAVE_ZSTD_PATCH
   if (format == MIST_DELTA_FORMAT_ZSTD)
     applied = mist_zstd_patch_apply_fd (source->fd, patch->fd, output.fd, NULL, NULL,
                                         patcher->cancellable, error);
   else
+#endif
     applied = mist_vcdiff_apply_fd (source->fd, patch->fd, output.fd, NULL, NULL,
                                     patcher->cancellable, error);
   if (!applied)
@@ -270,7 +279,7 @@ verify_delta (MistBackendPatcher *patcher, MistDeltaFormat format, TempFile *sou
     {
       g_set_error (error, MIST_ERROR, MIST_ERROR_CHECKSUM_MISMATCH,
                    "The %s delta gives content %s instead of %s",
-                   mist_delta_format_to_string (format), hash, target_sha256);
+                   format_name (format), hash, target_sha256);
       return FALSE;
     }
   return TRUE;
@@ -287,9 +296,10 @@ build_delta (MistBackendPatcher *patcher, MistDeltaFormat format, TempFile *sour
   g_autofree char *object_id = NULL;
   struct stat info;
 
-  delta->format = g_strdup (mist_delta_format_to_string (format));
+  delta->format = g_strdup (format_name (format));
   if (!temp_file_open (patcher, &patch, error))
     return FALSE;
+#if MIST_HAVE_ZSTD_PATCH
   if (format == MIST_DELTA_FORMAT_ZSTD)
     {
       if (!mist_zstd_patch_create_fd (source->fd, target->fd, patch.fd, MIST_ZSTD_LEVEL_DEFAULT,
@@ -297,6 +307,7 @@ build_delta (MistBackendPatcher *patcher, MistDeltaFormat format, TempFile *sour
         return FALSE;
     }
   else
+#endif
     {
       close (patch.fd);
       if (!run_xdelta3 (source, target, &patch, error))
@@ -328,14 +339,27 @@ static gboolean
 get_delta (MistBackendPatcher *patcher, const VersionFile *source, const VersionFile *target,
            Delta *best, GError **error)
 {
-  MistDeltaFormat formats[] = { MIST_DELTA_FORMAT_ZSTD, MIST_DELTA_FORMAT_VCDIFF };
-  guint n_formats = patcher->use_xdelta3 ? 2 : 1;
+  MistDeltaFormat formats[2];
+  guint n_formats = 0;
   g_auto (TempFile) source_file = { NULL, -1 };
   g_auto (TempFile) target_file = { NULL, -1 };
 
+#if MIST_HAVE_ZSTD_PATCH
+  formats[n_formats++] = MIST_DELTA_FORMAT_ZSTD;
+#endif
+  if (patcher->use_xdelta3)
+    formats[n_formats++] = MIST_DELTA_FORMAT_VCDIFF;
+  if (n_formats == 0)
+    {
+      g_set_error (error, MIST_ERROR, MIST_ERROR_UNSUPPORTED,
+                   "This server was built without the zstd patch encoder: set use-xdelta3=true "
+                   "to build VCDIFF deltas");
+      return FALSE;
+    }
+
   for (guint i = 0; i < n_formats; i++)
     {
-      const char *name = mist_delta_format_to_string (formats[i]);
+      const char *name = format_name (formats[i]);
       g_auto (Delta) delta = { 0 };
 
       if (!lookup_cached_delta (patcher, source->sha256, target->sha256, name, &delta))
