@@ -3,6 +3,7 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #include "mist-backend-server-private.h"
+#include "mist-admin-portal.h"
 #include "mist-backend-password.h"
 #include "mist-error.h"
 #include "mist-hash.h"
@@ -638,6 +639,7 @@ mist_backend_server_new (const MistBackendConfig *config, GError **error)
     }
   g_signal_connect (server->soup, "request-started", G_CALLBACK (on_request_started), server);
   soup_server_add_handler (server->soup, NULL, handle_request, server, NULL);
+  mist_admin_portal_add_handlers (server->soup, NULL);
   log_first_start (server);
   return g_steal_pointer (&server);
 }

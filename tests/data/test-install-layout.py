@@ -42,6 +42,8 @@ def expected_paths(options, build_server):
         paths += [
             f"{sysconfdir}/mist/backend-stub.conf",
             f"{prefix}/lib/sysusers.d/mist.conf",
+            f"{datadir}/mist/admin/index.html",
+            f"{datadir}/mist/admin/js/main.js",
         ]
     return paths
 
