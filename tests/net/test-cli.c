@@ -96,7 +96,6 @@ run_cli (Fixture *fixture, const char *const *args)
 static void
 fixture_set_up (Fixture *fixture, gconstpointer data)
 {
-  g_autoptr (CliResult) login = NULL;
   const char *build_root = g_getenv ("MIST_BUILD_ROOT");
 
   fixture->started = net_server_start (&fixture->net);
