@@ -34,6 +34,12 @@ mist_sha256_update (MistSha256 *hash, const void *data, gsize length)
 }
 
 void
+mist_sha256_finish (MistSha256 *hash, guint8 digest[MIST_SHA256_DIGEST_SIZE])
+{
+  sha256_digest (&hash->context, MIST_SHA256_DIGEST_SIZE, digest);
+}
+
+void
 mist_sha256_finish_hex (MistSha256 *hash, char hex[MIST_SHA256_HEX_LENGTH + 1])
 {
   static const char digits[] = "0123456789abcdef";

@@ -15,6 +15,8 @@ typedef struct _MistSha256 MistSha256;
 
 MistSha256 *mist_sha256_new (void);
 void mist_sha256_update (MistSha256 *hash, const void *data, gsize length);
+/* Writes the binary digest and resets the state. */
+void mist_sha256_finish (MistSha256 *hash, guint8 digest[MIST_SHA256_DIGEST_SIZE]);
 /* Writes the lowercase hex digest (65 bytes with the NUL) and resets the state. */
 void mist_sha256_finish_hex (MistSha256 *hash, char hex[MIST_SHA256_HEX_LENGTH + 1]);
 void mist_sha256_free (MistSha256 *hash);

@@ -29,6 +29,8 @@ MistDeltaFormat mist_delta_format_detect (const guint8 *head, gsize length);
 const char *mist_delta_format_to_string (MistDeltaFormat format);
 MistDeltaFormat mist_delta_format_from_string (const char *name);
 
+/* Applies a patch of either format, detected from its first bytes (read with pread at
+ * offset 0). */
 gboolean mist_delta_apply_fd (int source_fd,
                               int patch_fd,
                               int output_fd,
@@ -36,6 +38,10 @@ gboolean mist_delta_apply_fd (int source_fd,
                               gpointer user_data,
                               GCancellable *cancellable,
                               GError **error);
+
+/* Returns a multi-line, human-readable description of a patch of either format: its
+ * format, sizes, windows or segments and checksums. */
+char *mist_delta_describe_fd (int patch_fd, GCancellable *cancellable, GError **error);
 
 /* VCDIFF (RFC 3284) with the xdelta3 extensions; see mist-vcdiff.c. */
 gboolean mist_vcdiff_apply_fd (int source_fd,
@@ -71,5 +77,6 @@ gboolean mist_zstd_patch_apply_fd (int source_fd,
                                    gpointer user_data,
                                    GCancellable *cancellable,
                                    GError **error);
+char *mist_zstd_patch_describe_fd (int patch_fd, GCancellable *cancellable, GError **error);
 
 G_END_DECLS
