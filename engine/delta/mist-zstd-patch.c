@@ -2,17 +2,17 @@
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
- * A patch is a Mist container (layout in docs/delta-formats.md): a header with the
- * source and target sizes and the source's SHA-256, then one or more segments, each a
- * small header naming a range of the source followed by one standard zstd frame that
- * was compressed with that range as its prefix (ZSTD_CCtx_refPrefix). Segments cut the
- * target into pieces of at most 512 MiB, which bounds the decoder's memory; each
- * references as much of the source as fits beside it in zstd's largest window, 2 GiB,
- * which is the whole source for sources up to 1.5 GiB.
+ * A patch is a Mist container (layout in docs/delta-formats.md). Its header carries the
+ * source and target sizes and the source's SHA-256. One or more segments follow, each a
+ * small header naming a range of the source and one standard zstd frame compressed with
+ * that range as its prefix (ZSTD_CCtx_refPrefix). Segments cut the target into pieces
+ * of at most 512 MiB, which bounds the decoder's memory. Each references as much of the
+ * source as fits beside it in zstd's largest window, 2 GiB, which is the whole source
+ * for sources up to 1.5 GiB.
  *
  * The decoder also accepts a plain zstd frame as `zstd --patch-from` writes it. Such a
  * frame records nothing about its source, so a wrong source shows only as a failed
- * content checksum at the end of the frame; frames without a checksum are rejected.
+ * content checksum at the end of the frame, and frames without a checksum are rejected.
  */
 #define ZSTD_STATIC_LINKING_ONLY /* ZSTD_getFrameHeader, ZSTD_WINDOWLOG_LIMIT_DEFAULT */
 
@@ -33,7 +33,7 @@
 #define WINDOW_SIZE_MAX ((guint64) 1 << WINDOW_LOG_MAX)
 
 /* Output bytes per segment (512 MiB). Each segment is one frame whose window holds the
- * whole segment, so this bounds the decoder's window buffer; the rest of the 2 GiB
+ * whole segment, so this bounds the decoder's window buffer. The rest of the 2 GiB
  * window (at least 1.5 GiB) is the segment's reference range. Version 1 of the
  * container rejects larger segments. */
 #define SEGMENT_TARGET_SIZE ((guint64) 512 * 1024 * 1024)
