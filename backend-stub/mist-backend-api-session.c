@@ -49,9 +49,7 @@ mist_api_server_info (MistRequest *request)
   json_builder_add_string_value (builder, content_base);
   json_builder_set_member_name (builder, "delta_formats");
   json_builder_begin_array (builder);
-#if MIST_HAVE_ZSTD_PATCH
   json_builder_add_string_value (builder, "zstd");
-#endif
   if (request->server->config.use_xdelta3)
     json_builder_add_string_value (builder, "vcdiff");
   json_builder_end_array (builder);

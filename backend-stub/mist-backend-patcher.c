@@ -262,12 +262,10 @@ verify_delta (MistBackendPatcher *patcher, MistDeltaFormat format, TempFile *sou
     return FALSE;
   if (lseek (patch->fd, 0, SEEK_SET) < 0)
     return set_io_error (error, "Cannot rewind", patch->path);
-#if MIST_HAVE_ZSTD_PATCH
   if (format == MIST_DELTA_FORMAT_ZSTD)
     applied = mist_zstd_patch_apply_fd (source->fd, patch->fd, output.fd, NULL, NULL,
                                         patcher->cancellable, error);
   else
-#endif
     applied = mist_vcdiff_apply_fd (source->fd, patch->fd, output.fd, NULL, NULL,
                                     patcher->cancellable, error);
   if (!applied)
@@ -299,7 +297,6 @@ build_delta (MistBackendPatcher *patcher, MistDeltaFormat format, TempFile *sour
   delta->format = g_strdup (format_name (format));
   if (!temp_file_open (patcher, &patch, error))
     return FALSE;
-#if MIST_HAVE_ZSTD_PATCH
   if (format == MIST_DELTA_FORMAT_ZSTD)
     {
       if (!mist_zstd_patch_create_fd (source->fd, target->fd, patch.fd, MIST_ZSTD_LEVEL_DEFAULT,
@@ -307,7 +304,6 @@ build_delta (MistBackendPatcher *patcher, MistDeltaFormat format, TempFile *sour
         return FALSE;
     }
   else
-#endif
     {
       close (patch.fd);
       if (!run_xdelta3 (source, target, &patch, error))
@@ -344,18 +340,9 @@ get_delta (MistBackendPatcher *patcher, const VersionFile *source, const Version
   g_auto (TempFile) source_file = { NULL, -1 };
   g_auto (TempFile) target_file = { NULL, -1 };
 
-#if MIST_HAVE_ZSTD_PATCH
   formats[n_formats++] = MIST_DELTA_FORMAT_ZSTD;
-#endif
   if (patcher->use_xdelta3)
     formats[n_formats++] = MIST_DELTA_FORMAT_VCDIFF;
-  if (n_formats == 0)
-    {
-      g_set_error (error, MIST_ERROR, MIST_ERROR_UNSUPPORTED,
-                   "This server was built without the zstd patch encoder: set use-xdelta3=true "
-                   "to build VCDIFF deltas");
-      return FALSE;
-    }
 
   for (guint i = 0; i < n_formats; i++)
     {

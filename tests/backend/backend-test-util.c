@@ -16,10 +16,6 @@ backend_fixture_setup (BackendFixture *fixture, const MistTestServerOptions *opt
 
   if (options != NULL)
     used = *options;
-#if !MIST_HAVE_ZSTD_PATCH
-  /* Without the zstd encoder in the tree, patch sets need xdelta3. */
-  used.use_xdelta3 = TRUE;
-#endif
   fixture->server = mist_test_server_start (&used, &error);
   g_assert_no_error (error);
   fixture->admin_token = mist_test_server_login (fixture->server, MIST_TEST_ADMIN_NAME,

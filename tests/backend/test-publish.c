@@ -130,11 +130,7 @@ apply_delta (const char *source_path, GBytes *delta)
 
   g_assert_cmpint (source_fd, >=, 0);
   g_assert_cmpint (lseek (patch_fd, 0, SEEK_SET), ==, 0);
-#if MIST_HAVE_ZSTD_PATCH
   mist_delta_apply_fd (source_fd, patch_fd, output_fd, NULL, NULL, NULL, &error);
-#else
-  mist_vcdiff_apply_fd (source_fd, patch_fd, output_fd, NULL, NULL, NULL, &error);
-#endif
   g_assert_no_error (error);
   close (source_fd);
   close (patch_fd);
@@ -473,7 +469,7 @@ test_publish_restart_resumes (BackendFixture *fixture, gconstpointer data)
 {
   g_auto (GStrv) dirs = g_new0 (char *, 4);
   g_autofree char *data_dir = g_build_filename (fixture->work_dir, "server-data", NULL);
-  MistTestServerOptions options = { .data_dir = data_dir, .use_xdelta3 = !MIST_HAVE_ZSTD_PATCH };
+  MistTestServerOptions options = { .data_dir = data_dir };
   g_autofree char *database = g_build_filename (data_dir, "mist.sqlite3", NULL);
   g_autoptr (GError) error = NULL;
   sqlite3 *db = NULL;

@@ -95,12 +95,11 @@ def check_server_unit(tap, destdir, options):
 def main():
     build_server = sys.argv[1] == "true"
     build_gui = sys.argv[2] == "true"
-    # TODO: require mist-cli and mist-delta too once engine/delta/mist-delta.c is in the
-    # tree: client/cli/meson.build and engine/tools/meson.build build nothing without it.
-    # The launcher links the install transactions too, so it is built with that file.
-    has_delta = os.path.isfile(os.path.join(os.environ["MIST_SOURCE_ROOT"], "engine", "delta",
-                                            "mist-delta.c"))
-    programs = {"mist"} if build_gui and has_delta else set()
+    programs = {"mist-cli", "mist-delta"}
+    if build_gui:
+        programs.add("mist")
+    if build_server:
+        programs |= {"mist-backend-stub", "mistpipe"}
     options = {o["name"]: o["value"] for o in introspect("buildoptions")}
     tap = Tap()
     with tempfile.TemporaryDirectory(prefix="mist-install-") as destdir:
