@@ -268,6 +268,18 @@ on_object_fetched (GObject *source, GAsyncResult *result, gpointer data)
       self->bytes_done = self->bytes_done - entry->on_disk + entry->size;
       entry->on_disk = entry->size;
     }
+  else
+    {
+      /* A stopped transfer may have written past its last progress report: count what
+       * the partial file holds, which is where a resume continues. */
+      guint64 on_disk = mist_downloader_get_partial_size (self->downloader, entry->object_id);
+
+      self->bytes_done = self->bytes_done - entry->on_disk + on_disk;
+      entry->on_disk = on_disk;
+    }
+
+  if (error == NULL)
+    ;
   else if (self->first_error == NULL)
     {
       /* The first failure decides the result; the others see it as a cancellation. */
