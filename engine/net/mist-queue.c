@@ -324,6 +324,8 @@ queue_remove (MistQueue *self, Entry *entry)
   guint index = 0;
 
   free_job_objects (self, entry);
+  /* NOTE: the state database has no asynchronous remove or move; these calls (here and
+   * in mist_queue_move) wait briefly for its worker thread on the caller's thread. */
   mist_state_db_queue_remove (self->context.db, mist_job_get_id (job), NULL);
   mist_state_db_catalog_put_async (self->context.db, key, "null", 0, NULL, NULL, NULL);
   if (find_entry (self, job, &index) != NULL)
