@@ -116,6 +116,9 @@ def check_client_only_configure(tap, manifest):
     names = {target["name"] for target in targets}
     server = names & {"mist-backend-stub", "mistpipe"}
     tap.check(not server, "client-only build leaves the server out", f"server targets: {server}")
+    client = {"mist", "mist-cli"}
+    tap.check(client <= names, "client-only build has mist and mist-cli",
+              f"missing: {sorted(client - names)}")
 
 
 def main():
