@@ -224,7 +224,11 @@ def check_admin_workflow(tap, root, version, work):
     url = f"http://127.0.0.1:{port}"
     log_path = os.path.join(work, "server.log")
     with open(log_path, "w", encoding="utf-8") as log:
-        server = subprocess.Popen([server_program, "--config", config],
+        # The packages are unpacked, not installed, so point the server at the unpacked
+        # portal pages instead of /usr/share/mist/admin.
+        environment = dict(os.environ,
+                           MIST_ADMIN_PORTAL_DIR=os.path.join(root, "usr/share/mist/admin"))
+        server = subprocess.Popen([server_program, "--config", config], env=environment,
                                   stdout=log, stderr=subprocess.STDOUT)
     try:
         info = fetch_server_info(port, server, time.monotonic() + 30)
