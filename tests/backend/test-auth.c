@@ -82,6 +82,27 @@ test_auth_login_and_me (BackendFixture *fixture, gconstpointer data)
                     SOUP_STATUS_UNAUTHORIZED);
 }
 
+/* Returns the shortest of three timings of a failed login, in microseconds: the minimum
+ * is what the work costs, without the delays a busy machine adds. Three failures stay
+ * under the server's limit of five per user name. */
+static gint64
+time_failed_login (BackendFixture *fixture, const char *username, SoupMessage **message,
+                   GBytes **reply)
+{
+  gint64 shortest = G_MAXINT64;
+
+  for (int i = 0; i < 3; i++)
+    {
+      gint64 start = g_get_monotonic_time ();
+
+      g_clear_object (message);
+      g_clear_pointer (reply, g_bytes_unref);
+      *message = send_login (fixture, username, "not-the-password", reply);
+      shortest = MIN (shortest, g_get_monotonic_time () - start);
+    }
+  return shortest;
+}
+
 /* A wrong password and an unknown user get the same response after similar work. */
 static void
 test_auth_wrong_password_unknown_user (BackendFixture *fixture, gconstpointer data)
@@ -92,16 +113,11 @@ test_auth_wrong_password_unknown_user (BackendFixture *fixture, gconstpointer da
   g_autoptr (SoupMessage) unknown = NULL;
   g_autofree char *wrong_message = NULL;
   g_autofree char *unknown_message = NULL;
-  gint64 start;
   gint64 wrong_us;
   gint64 unknown_us;
 
-  start = g_get_monotonic_time ();
-  wrong = send_login (fixture, MIST_TEST_USER_NAME, "not-the-password", &wrong_reply);
-  wrong_us = g_get_monotonic_time () - start;
-  start = g_get_monotonic_time ();
-  unknown = send_login (fixture, "nobody-here", "not-the-password", &unknown_reply);
-  unknown_us = g_get_monotonic_time () - start;
+  wrong_us = time_failed_login (fixture, MIST_TEST_USER_NAME, &wrong, &wrong_reply);
+  unknown_us = time_failed_login (fixture, "nobody-here", &unknown, &unknown_reply);
 
   g_assert_cmpuint (soup_message_get_status (wrong), ==, SOUP_STATUS_UNAUTHORIZED);
   g_assert_cmpuint (soup_message_get_status (unknown), ==, SOUP_STATUS_UNAUTHORIZED);
