@@ -538,9 +538,15 @@ cli_command_queue (Cli *cli, int argc, char **argv)
     }
   if (g_strcmp0 (action, "cancel") == 0)
     {
-      if (job == NULL || !mist_queue_cancel (cli->queue, job, &error))
-        return job == NULL ? cli_usage_error ("queue", "cancel needs a job") : cli_fail (cli, error);
-      g_print ("Cancelled job %" G_GINT64_FORMAT "\n", mist_job_get_id (job));
+      gint64 job_id;
+
+      if (job == NULL)
+        return cli_usage_error ("queue", "cancel needs a job");
+      /* Cancelling drops the queue's reference, and with it the borrowed job. */
+      job_id = mist_job_get_id (job);
+      if (!mist_queue_cancel (cli->queue, job, &error))
+        return cli_fail (cli, error);
+      g_print ("Cancelled job %" G_GINT64_FORMAT "\n", job_id);
       return CLI_EXIT_OK;
     }
   if (g_strcmp0 (action, "move") == 0)

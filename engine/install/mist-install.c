@@ -72,6 +72,40 @@ install_open_root (const char *install_path, gboolean create, GError **error)
   return fd;
 }
 
+/* Fails unless the folder of a game that is not installed yet is empty, but for the
+ * staging folder of an interrupted install, so that a first install never replaces or
+ * later uninstalls files the user keeps there. */
+static gboolean
+check_new_install_folder (MistStateDb *db, const MistInstallRequest *request, GError **error)
+{
+  g_autoptr (MistInstalledGame) installed = NULL;
+  g_autoptr (GDir) dir = NULL;
+  g_autoptr (GError) local_error = NULL;
+  const char *name;
+
+  installed = mist_state_db_get_installed (db, request->game_id, &local_error);
+  if (installed != NULL)
+    return TRUE;
+  if (local_error != NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return FALSE;
+    }
+
+  dir = g_dir_open (request->install_path, 0, NULL);
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+    {
+      if (strcmp (name, MIST_INSTALL_STAGING_DIR) == 0)
+        continue;
+      g_set_error (error, MIST_ERROR, MIST_ERROR_CONFLICT,
+                   "Install folder %s is not empty (it contains “%s”): choose an empty or new "
+                   "folder",
+                   request->install_path, name);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 static int
 open_staging (int root_fd, gboolean create, GError **error)
 {
@@ -742,6 +776,8 @@ mist_install_apply (MistStateDb *db,
   context.staging_fd = -1;
   context.state.phase = MIST_INSTALL_PHASE_CHECKING;
 
+  if (!check_new_install_folder (db, request, error))
+    return FALSE;
   context.root_fd = install_open_root (request->install_path, TRUE, error);
   if (context.root_fd < 0)
     goto out;

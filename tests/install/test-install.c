@@ -281,22 +281,55 @@ test_install_delta_fallback (Fixture *fixture, gconstpointer data)
 static void
 test_install_symlink_outside (Fixture *fixture, gconstpointer data)
 {
-  static const TestFile files[] = { { "data/payload", "must not escape", 0, FALSE } };
-  g_autoptr (MistManifest) target = test_make_version (fixture->objects, files, 1);
-  g_autoptr (MistPlan) plan = mist_plan_new_full (0, NULL, 1, target);
+  static const TestFile first_files[] = { { "readme", "version one", 0, FALSE } };
+  static const TestFile second_files[] = { { "readme", "version one", 0, FALSE },
+                                           { "data/payload", "must not escape", 0, FALSE } };
+  g_autoptr (MistManifest) first = test_make_version (fixture->objects, first_files, 1);
+  g_autoptr (MistManifest) second = test_make_version (fixture->objects, second_files, 2);
+  g_autoptr (MistPlan) first_plan = mist_plan_new_full (0, NULL, 1, first);
+  g_autoptr (MistPlan) second_plan = mist_plan_new_full (1, first, 2, second);
+  g_autoptr (MistInstalledGame) installed = NULL;
   g_autoptr (GError) error = NULL;
   g_autofree char *outside = g_build_filename (fixture->folder, "outside", NULL);
   g_autofree char *link = g_build_filename (fixture->install, "data", NULL);
   g_autofree char *escaped = g_build_filename (outside, "payload", NULL);
 
+  g_assert_true (apply (fixture, first, first_plan, NULL, &error));
+  g_assert_no_error (error);
+
+  /* A symlink planted in the installed game must not lead the update outside it. */
   g_assert_cmpint (g_mkdir_with_parents (outside, 0755), ==, 0);
-  g_assert_cmpint (g_mkdir_with_parents (fixture->install, 0755), ==, 0);
   g_assert_cmpint (symlink (outside, link), ==, 0);
 
-  g_assert_false (apply (fixture, target, plan, NULL, &error));
+  g_assert_false (apply (fixture, second, second_plan, NULL, &error));
   g_assert_error (error, MIST_ERROR, MIST_ERROR_INVALID_PATH);
   g_assert_false (g_file_test (escaped, G_FILE_TEST_EXISTS));
+  installed = mist_state_db_get_installed (fixture->db, "tetris", NULL);
+  g_assert_nonnull (installed);
+  g_assert_cmpint (installed->version_ordinal, ==, 1);
+}
+
+static void
+test_install_rejects_non_empty_folder (Fixture *fixture, gconstpointer data)
+{
+  static const TestFile files[] = { { "levels.txt", "the game's levels", 0, FALSE } };
+  g_autoptr (MistManifest) target = test_make_version (fixture->objects, files, 1);
+  g_autoptr (MistPlan) plan = mist_plan_new_full (0, NULL, 1, target);
+  g_autoptr (GError) error = NULL;
+  g_autofree char *user_file = g_build_filename (fixture->install, "levels.txt", NULL);
+  g_autofree char *content = NULL;
+
+  g_assert_cmpint (g_mkdir_with_parents (fixture->install, 0755), ==, 0);
+  g_assert_true (g_file_set_contents (user_file, "the user's own levels", -1, &error));
+
+  g_assert_false (apply (fixture, target, plan, NULL, &error));
+  g_assert_error (error, MIST_ERROR, MIST_ERROR_CONFLICT);
+  g_assert_nonnull (strstr (error->message, fixture->install));
   g_assert_null (mist_state_db_get_installed (fixture->db, "tetris", NULL));
+  g_clear_error (&error);
+
+  g_assert_true (g_file_get_contents (user_file, &content, NULL, &error));
+  g_assert_cmpstr (content, ==, "the user's own levels");
 }
 
 static void
@@ -554,6 +587,7 @@ main (int argc, char **argv)
   ADD ("missing-objects-then-resume", test_install_missing_objects_then_resume);
   ADD ("delta-fallback", test_install_delta_fallback);
   ADD ("symlink-outside", test_install_symlink_outside);
+  ADD ("rejects-non-empty-folder", test_install_rejects_non_empty_folder);
   ADD ("bad-manifest-paths", test_install_bad_manifest_paths);
   ADD ("verify-repair", test_install_verify_repair);
   ADD ("uninstall-keeps-user-files", test_install_uninstall_keeps_user_files);
