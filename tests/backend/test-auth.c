@@ -245,15 +245,16 @@ test_auth_disabled_user (BackendFixture *fixture, gconstpointer data)
                     ==, SOUP_STATUS_CONFLICT);
 }
 
-static const MistTestServerOptions short_tokens = { .token_lifetime = 1 };
+/* Three seconds, so that a busy machine still checks the fresh token before expiry. */
+static const MistTestServerOptions short_tokens = { .token_lifetime = 3 };
 
 static void
 test_auth_expired_token (BackendFixture *fixture, gconstpointer data)
 {
   g_assert_cmpuint (send_status (fixture, "GET", "/api/v1/me", fixture->user_token, NULL), ==,
                     SOUP_STATUS_OK);
-  /* Expiry has a resolution of one second: after two, the token is past it. */
-  g_usleep (2100 * 1000);
+  /* Expiry has a resolution of one second: after four, the token is past it. */
+  g_usleep (4100 * 1000);
   g_assert_cmpuint (send_status (fixture, "GET", "/api/v1/me", fixture->user_token, NULL), ==,
                     SOUP_STATUS_UNAUTHORIZED);
 }
