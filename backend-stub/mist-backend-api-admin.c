@@ -555,7 +555,7 @@ mist_api_admin_delete_cover (MistRequest *request)
   mist_request_respond_no_content (request, SOUP_STATUS_NO_CONTENT);
 }
 
-/* Launch configurations are checked by building a manifest that holds the files of the
+/* Launch configurations are checked by building a manifest that contains the files of the
  * newest version, so the executable must exist in it. */
 static char *
 launch_to_json (MistManifest *manifest)

@@ -26,7 +26,7 @@ G_BEGIN_DECLS
  * @MIST_ERROR_NOT_FOUND: the server or the disk has no such object
  * @MIST_ERROR_NO_NETWORK: the server cannot be reached
  * @MIST_ERROR_SERVER_ERROR: the server failed (5xx) or sent a reply Mist cannot use
- * @MIST_ERROR_RATE_LIMITED: the server asks to wait before trying again
+ * @MIST_ERROR_RATE_LIMITED: the server requests a wait before the next attempt
  * @MIST_ERROR_CERTIFICATE: the server's TLS certificate is not trusted
  * @MIST_ERROR_BUSY: the object is in use, for example a game that is running
  * @MIST_ERROR_CONFLICT: the request conflicts with the current state

@@ -36,7 +36,7 @@ struct _MistController
   GHashTable *job_items;    /* MistJob → MistDownloadItem (owned) */
   char *username;           /* (nullable): NULL while logged out */
   gboolean is_admin;
-  char *offline_reason;     /* (nullable): NULL while the server answers */
+  char *offline_reason;     /* (nullable): NULL while the server is reachable */
 
   MistClient *client;         /* (nullable) (owned) */
   MistStateDb *db;            /* (nullable) (owned) */

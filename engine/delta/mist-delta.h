@@ -6,7 +6,7 @@
  * output as a temporary file and renames it into place only on success. The source is
  * read with mmap or pread, the patch and the output are streamed, so memory stays
  * bounded by the format's window size whatever the file sizes. On error the output
- * holds garbage and must be discarded.
+ * contains garbage and must be discarded.
  */
 #pragma once
 

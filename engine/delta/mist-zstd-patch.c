@@ -32,7 +32,7 @@
 #define WINDOW_LOG_MAX 31 /* ZSTD_WINDOWLOG_MAX_64: a 2 GiB window */
 #define WINDOW_SIZE_MAX ((guint64) 1 << WINDOW_LOG_MAX)
 
-/* Output bytes per segment (512 MiB). Each segment is one frame whose window holds the
+/* Output bytes per segment (512 MiB). Each segment is one frame whose window covers the
  * whole segment, so this bounds the decoder's window buffer. The rest of the 2 GiB
  * window (at least 1.5 GiB) is the segment's reference range. Version 1 of the
  * container rejects larger segments. */

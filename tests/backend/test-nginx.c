@@ -15,7 +15,7 @@
 typedef struct
 {
   BackendFixture base;
-  char *root;      /* holds the server's data folder and nginx's prefix */
+  char *root;      /* contains the server's data folder and nginx's prefix */
   char *data_dir;
   char *base_url;  /* content base URL on nginx */
   GSubprocess *nginx;
