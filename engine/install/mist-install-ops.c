@@ -104,9 +104,10 @@ load_installed (MistStateDb *db, const char *game_id, MistInstalledGame **game, 
   return manifest;
 }
 
-/* Returns whether the file at path below root_fd has the manifest's hash and is a regular
- * file; a missing or unreadable file counts as wrong. Only errors that stop the whole
- * verification (cancellation) are returned. */
+/* Returns whether the file at path below root_fd is a regular file with the manifest's
+ * hash and executable bit; a missing or unreadable file counts as wrong, and so does a
+ * game binary that lost its executable bit, since the game would no longer start. Only
+ * errors that stop the whole verification (cancellation) are returned. */
 static gboolean
 file_matches (int root_fd, const MistManifestFile *file, gboolean *matches, GCancellable *cancellable, GError **error)
 {
@@ -118,7 +119,8 @@ file_matches (int root_fd, const MistManifestFile *file, gboolean *matches, GCan
   *matches = FALSE;
   if (fd < 0)
     return TRUE;
-  if (fstat (fd, &info) == 0 && S_ISREG (info.st_mode) && (guint64) info.st_size == file->size)
+  if (fstat (fd, &info) == 0 && S_ISREG (info.st_mode) && (guint64) info.st_size == file->size &&
+      ((info.st_mode & S_IXUSR) != 0) == file->executable)
     actual = mist_sha256_hex_fd (fd, NULL, NULL, cancellable, &local_error);
   close (fd);
   if (g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_CANCELLED))

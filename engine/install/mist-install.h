@@ -100,7 +100,8 @@ gboolean mist_install_apply_finish (GAsyncResult *result,
 gboolean mist_install_recover (MistStateDb *db, GCancellable *cancellable, GError **error);
 
 /* Hashes every installed file against the installed manifest and returns the paths
- * (char *, sorted) that are missing or differ: an empty array when all match. */
+ * (char *, sorted) that are missing or differ in content or executable bit: an empty
+ * array when all match. */
 GPtrArray *mist_install_verify (MistStateDb *db,
                                 const char *game_id,
                                 MistInstallProgressFunc progress,

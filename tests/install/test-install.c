@@ -364,20 +364,23 @@ test_install_verify_repair (Fixture *fixture, gconstpointer data)
   g_autoptr (GError) error = NULL;
   g_autofree char *modified = g_build_filename (fixture->install, "data", "levels.dat", NULL);
   g_autofree char *deleted = g_build_filename (fixture->install, "tool", NULL);
+  g_autofree char *binary = g_build_filename (fixture->install, "bin", "game", NULL);
 
   install_full (fixture, target, 2);
   g_assert_true (g_file_set_contents (modified, "cheated", -1, NULL));
   g_assert_cmpint (g_unlink (deleted), ==, 0);
+  g_assert_cmpint (g_chmod (binary, 0644), ==, 0);
 
   bad = mist_install_verify (fixture->db, "tetris", NULL, NULL, NULL, &error);
   g_assert_no_error (error);
-  g_assert_cmpuint (bad->len, ==, 2);
-  g_assert_cmpstr (bad->pdata[0], ==, "data/levels.dat");
-  g_assert_cmpstr (bad->pdata[1], ==, "tool");
+  g_assert_cmpuint (bad->len, ==, 3);
+  g_assert_cmpstr (bad->pdata[0], ==, "bin/game");
+  g_assert_cmpstr (bad->pdata[1], ==, "data/levels.dat");
+  g_assert_cmpstr (bad->pdata[2], ==, "tool");
 
   repair = mist_install_plan_repair (fixture->db, "tetris", bad, &manifest, &error);
   g_assert_no_error (error);
-  g_assert_cmpuint (mist_plan_get_files (repair)->len, ==, 2);
+  g_assert_cmpuint (mist_plan_get_files (repair)->len, ==, 3);
   g_assert_true (apply (fixture, manifest, repair, NULL, &error));
   g_assert_no_error (error);
 
