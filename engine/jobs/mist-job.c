@@ -484,11 +484,43 @@ on_patches (GObject *source, GAsyncResult *result, gpointer data)
   g_task_run_in_thread (thread_task, read_installed_in_thread);
 }
 
+/* The error for a target version that the game's entry on the server does not list,
+ * naming the versions it does list; job_fail() puts the game in front. A queued job's
+ * version existed when it was queued. */
+static GError *
+version_not_found_error (MistJob *self, gboolean plan_only)
+{
+  GPtrArray *versions = mist_version_graph_get_versions (self->graph);
+  g_autoptr (GString) list = g_string_new (NULL);
+
+  for (guint i = 0; i < versions->len; i++)
+    {
+      const MistVersionInfo *version = g_ptr_array_index (versions, i);
+
+      g_string_append_printf (list, "%s%" G_GINT64_FORMAT " (%s)", i > 0 ? ", " : "",
+                              version->ordinal, version->name);
+    }
+  if (versions->len == 0)
+    g_string_append (list, "none");
+
+  if (plan_only)
+    return g_error_new (MIST_ERROR, MIST_ERROR_NOT_FOUND,
+                        "version %" G_GINT64_FORMAT " is not on the server; the versions are: "
+                        "%s",
+                        self->record->target_ordinal, list->str);
+  return g_error_new (MIST_ERROR, MIST_ERROR_NOT_FOUND,
+                      "version %" G_GINT64_FORMAT ", which this job was queued for, is no longer "
+                      "on the server; the versions are: %s. Cancel the job and queue one for "
+                      "an existing version",
+                      self->record->target_ordinal, list->str);
+}
+
 static void
 on_game (GObject *source, GAsyncResult *result, gpointer data)
 {
   GTask *task = data;
   MistJob *self = g_task_get_source_object (task);
+  DownloadState *state = g_task_get_task_data (task);
   g_autoptr (JsonNode) game = NULL;
   g_autofree char *path = NULL;
   const MistVersionInfo *target;
@@ -506,10 +538,7 @@ on_game (GObject *source, GAsyncResult *result, gpointer data)
   target = mist_version_graph_lookup (self->graph, self->record->target_ordinal);
   if (target == NULL && self->record->kind != MIST_JOB_KIND_REPAIR)
     {
-      job_fail (task, g_error_new (MIST_ERROR, MIST_ERROR_NOT_FOUND,
-                                   "The server has no version %" G_GINT64_FORMAT
-                                   " of this game any more: cancel the job and queue it again",
-                                   self->record->target_ordinal));
+      job_fail (task, version_not_found_error (self, state->plan_only));
       return;
     }
   if (target != NULL)

@@ -841,6 +841,22 @@ add_with_target (GTask *task, AddRequest *request)
   g_task_run_in_thread (thread_task, add_in_thread);
 }
 
+/* "1 (1.0), 2 (1.1)": the ordinals and names of the game's versions. */
+static char *
+describe_versions (const MistGameEntry *game)
+{
+  GString *list = g_string_new (NULL);
+
+  for (guint i = 0; i < game->versions->len; i++)
+    {
+      const MistVersionEntry *version = g_ptr_array_index (game->versions, i);
+
+      g_string_append_printf (list, "%s%" G_GINT64_FORMAT " (%s)", i > 0 ? ", " : "",
+                              version->ordinal, version->name);
+    }
+  return g_string_free (list, FALSE);
+}
+
 static void
 on_game_for_add (GObject *source, GAsyncResult *result, gpointer data)
 {
@@ -871,11 +887,12 @@ on_game_for_add (GObject *source, GAsyncResult *result, gpointer data)
                 request->target_ordinal;
       if (!found)
         {
+          g_autofree char *versions = describe_versions (game);
+
           g_task_return_new_error (task, MIST_ERROR, MIST_ERROR_NOT_FOUND,
                                    "%s has no version %" G_GINT64_FORMAT
-                                   ": `mist-cli info %s` lists the versions",
-                                   request->game_id, request->target_ordinal,
-                                   request->game_id);
+                                   " on the server; its versions are: %s",
+                                   request->game_id, request->target_ordinal, versions);
           add_request_free (request);
           g_object_unref (task);
           return;

@@ -179,6 +179,8 @@ test_cli_lifecycle (Fixture *fixture, gconstpointer data)
   g_autoptr (CliResult) install = NULL;
   g_autoptr (CliResult) games_after = NULL;
   g_autoptr (CliResult) plan = NULL;
+  g_autoptr (CliResult) plan_unknown = NULL;
+  g_autoptr (CliResult) install_unknown = NULL;
   g_autoptr (CliResult) update = NULL;
   g_autoptr (CliResult) verify = NULL;
   g_autoptr (CliResult) verify_damaged = NULL;
@@ -235,6 +237,15 @@ test_cli_lifecycle (Fixture *fixture, gconstpointer data)
   g_assert_cmpint (json_object_get_int_member (json_node_get_object (plan_json), "to"), ==, 2);
   g_assert_cmpint (json_object_get_int_member (json_node_get_object (plan_json), "download_size"),
                    >, 0);
+
+  plan_unknown = CLI (fixture, "plan", "tetris", "--version", "99");
+  g_assert_cmpint (plan_unknown->status, ==, 4);
+  g_assert_nonnull (strstr (plan_unknown->errors, "tetris: version 99 is not on the server"));
+  g_assert_nonnull (strstr (plan_unknown->errors, "1 (1.0), 2 (2.0)"));
+  install_unknown = CLI (fixture, "install", "tetris", "--version", "99");
+  g_assert_cmpint (install_unknown->status, ==, 4);
+  g_assert_nonnull (strstr (install_unknown->errors, "tetris has no version 99"));
+  g_assert_nonnull (strstr (install_unknown->errors, "1 (1.0), 2 (2.0)"));
 
   update = CLI (fixture, "update", "tetris");
   g_assert_cmpint (update->status, ==, 0);
