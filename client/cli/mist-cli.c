@@ -307,36 +307,73 @@ print_help (void)
            "  --server URL     server address, saved by login (default: the saved one)\n"
            "  --ca-file FILE   also trust this CA certificate (PEM) for the server\n"
            "  --json           print listings as JSON\n"
-           "  --limit-rate RATE  limit downloads to RATE bytes per second (suffix K or M for\n"
-           "                   KiB/s or MiB/s)\n"
+           "  --limit-rate RATE  limit downloads to RATE bytes per second: 0 for no limit,\n"
+           "                   or 1K to 10G (suffix K, M or G for KiB/s, MiB/s or GiB/s)\n"
            "  --version        print the version and exit\n"
            "  -h, --help       print this help (COMMAND --help: the command's options)\n\n"
            "%s\n",
            exit_help);
 }
 
-/* Parses "500000", "500K" or "2M" (KiB and MiB) into bytes per second. */
-static gboolean
-parse_rate (const char *text, guint64 *rate)
-{
-  char *end = NULL;
-  guint64 value = g_ascii_strtoull (text, &end, 10);
+/* Smallest and largest --limit-rate other than 0 (no limit), in bytes per second. */
+#define RATE_LIMIT_MIN 1024
+#define RATE_LIMIT_MAX (G_GUINT64_CONSTANT (10) * 1024 * 1024 * 1024)
 
-  if (end == text)
-    return FALSE;
-  if (g_ascii_toupper (*end) == 'K')
+/* Parses "0", "500000", "500K", "2M" or "1G" (KiB, MiB and GiB) into bytes per second,
+ * failing with a message that names the value and the accepted range. */
+static gboolean
+parse_rate (const char *text, guint64 *rate, GError **error)
+{
+  const char *end = text;
+  guint64 value = 0;
+  guint64 unit = 1;
+  gboolean overflow = FALSE;
+
+  for (; g_ascii_isdigit (*end); end++)
     {
-      value *= 1024;
-      end++;
+      guint digit = (guint) (*end - '0');
+
+      if (value > (G_MAXUINT64 - digit) / 10)
+        overflow = TRUE;
+      else
+        value = value * 10 + digit;
     }
-  else if (g_ascii_toupper (*end) == 'M')
+  switch (g_ascii_toupper (*end))
     {
-      value *= 1024 * 1024;
+    case 'K':
+      unit = 1024;
       end++;
+      break;
+    case 'M':
+      unit = 1024 * 1024;
+      end++;
+      break;
+    case 'G':
+      unit = 1024 * 1024 * 1024;
+      end++;
+      break;
+    default:
+      break;
     }
-  if (*end != '\0')
-    return FALSE;
-  *rate = value;
+
+  if (end == text || !g_ascii_isdigit (text[0]) || *end != '\0')
+    {
+      g_set_error (error, MIST_ERROR, MIST_ERROR_INVALID_DATA,
+                   "invalid rate “%s”: expected a whole number of bytes per second with an "
+                   "optional suffix K, M or G (KiB/s, MiB/s, GiB/s), such as 500K or 2M",
+                   text);
+      return FALSE;
+    }
+  if (overflow ||
+      (value != 0 && (value > RATE_LIMIT_MAX / unit || value * unit < RATE_LIMIT_MIN)))
+    {
+      g_set_error (error, MIST_ERROR, MIST_ERROR_INVALID_DATA,
+                   "rate “%s” is out of range: use 0 for no limit, or from 1K (1 KiB/s) to "
+                   "10G (10 GiB/s)",
+                   text);
+      return FALSE;
+    }
+  *rate = value * unit;
   return TRUE;
 }
 
@@ -390,11 +427,11 @@ main (int argc, char **argv)
         }
       else if (g_strcmp0 (option, "--limit-rate") == 0 && command_index + 1 < argc)
         {
-          if (!parse_rate (argv[++command_index], &cli.rate_limit))
+          g_autoptr (GError) error = NULL;
+
+          if (!parse_rate (argv[++command_index], &cli.rate_limit, &error))
             {
-              g_printerr ("mist-cli: invalid rate “%s”: expected bytes per second, such as "
-                          "500K or 2M\n",
-                          argv[command_index]);
+              g_printerr ("mist-cli: %s\n", error->message);
               cli_clear (&cli);
               return CLI_EXIT_USAGE;
             }

@@ -289,6 +289,9 @@ test_cli_errors (Fixture *fixture, gconstpointer data)
   g_autoptr (CliResult) unknown_install = NULL;
   g_autoptr (CliResult) not_installed = NULL;
   g_autoptr (CliResult) usage = NULL;
+  g_autoptr (CliResult) negative_rate = NULL;
+  g_autoptr (CliResult) huge_rate = NULL;
+  g_autoptr (CliResult) tiny_rate = NULL;
   const char *wrong_args[] = { "--server", fixture->url, "login", MIST_TEST_USER_NAME, NULL };
   const char *unreachable_args[] = { "--server", "http://127.0.0.1:1", "login", "someone", NULL };
 
@@ -311,6 +314,18 @@ test_cli_errors (Fixture *fixture, gconstpointer data)
   g_assert_cmpint (not_installed->status, ==, 4);
   usage = CLI (fixture, "install");
   g_assert_cmpint (usage->status, ==, 2);
+
+  negative_rate = CLI (fixture, "--limit-rate", "-5", "games");
+  g_assert_cmpint (negative_rate->status, ==, 2);
+  g_assert_nonnull (strstr (negative_rate->errors, "invalid rate “-5”"));
+  g_assert_nonnull (strstr (negative_rate->errors, "suffix K, M or G"));
+  huge_rate = CLI (fixture, "--limit-rate", "99999999999999999999999M", "games");
+  g_assert_cmpint (huge_rate->status, ==, 2);
+  g_assert_nonnull (strstr (huge_rate->errors, "“99999999999999999999999M” is out of range"));
+  g_assert_nonnull (strstr (huge_rate->errors, "to 10G"));
+  tiny_rate = CLI (fixture, "--limit-rate", "10", "games");
+  g_assert_cmpint (tiny_rate->status, ==, 2);
+  g_assert_nonnull (strstr (tiny_rate->errors, "from 1K"));
 }
 
 static void
