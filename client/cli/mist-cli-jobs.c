@@ -121,6 +121,10 @@ on_job_finished (MistQueue *queue, MistJob *job, gpointer data)
       g_printerr ("%s: cancelled\n", mist_job_get_game_id (job));
       break;
     default:
+      /* A job that could not start here (another process runs it) has an error, which
+       * run_jobs() prints. */
+      if (mist_job_get_error (job) != NULL)
+        break;
       g_printerr ("%s: stopped at %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT " bytes\n",
                   mist_job_get_game_id (job), mist_job_get_bytes_done (job),
                   mist_job_get_bytes_total (job));
@@ -168,7 +172,7 @@ run_jobs (Cli *cli, GPtrArray *jobs)
       const GError *error = mist_job_get_error (job);
 
       g_signal_handlers_disconnect_by_data (job, &progress);
-      if (state == MIST_JOB_STATE_FAILED && error != NULL)
+      if (error != NULL && state != MIST_JOB_STATE_DONE && state != MIST_JOB_STATE_CANCELLED)
         status = cli_fail (cli, error);
       else if (state == MIST_JOB_STATE_FAILED)
         {

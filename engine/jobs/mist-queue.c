@@ -4,6 +4,7 @@
  */
 #include "mist-queue.h"
 #include "mist-error.h"
+#include "mist-job-lock-private.h"
 #include "mist-job-private.h"
 
 #include <glib/gstdio.h>
@@ -25,6 +26,9 @@ typedef struct
   MistJobState stop_state;
   gint64 last_saved;         /* monotonic time of the last progress write */
   gulong progress_handler;
+  int lock_fd;               /* holds the job's lock while it runs here, else -1 */
+  /* Another process holds the job's lock: it is not started here until resumed. */
+  gboolean locked_elsewhere;
 } Entry;
 
 struct _MistQueue
@@ -68,6 +72,7 @@ entry_free (gpointer data)
 
   if (entry->progress_handler != 0)
     g_signal_handler_disconnect (entry->job, entry->progress_handler);
+  mist_job_lock_release (entry->lock_fd);
   g_clear_object (&entry->cancellable);
   g_clear_object (&entry->job);
   g_free (entry);
@@ -253,6 +258,7 @@ queue_append (MistQueue *self, MistJob *job)
   entry->queue = self;
   entry->job = job;
   entry->stop_state = MIST_JOB_STATE_RUNNING;
+  entry->lock_fd = -1;
   entry->progress_handler = g_signal_connect (job, "notify::bytes-done",
                                               G_CALLBACK (on_job_progress), entry);
   g_ptr_array_add (self->entries, entry);
@@ -324,6 +330,7 @@ queue_remove (MistQueue *self, Entry *entry)
   guint index = 0;
 
   free_job_objects (self, entry);
+  mist_job_lock_delete (self->context.db, mist_job_get_id (job));
   /* NOTE: the state database has no asynchronous remove or move; these calls (here and
    * in mist_queue_move) wait briefly for its worker thread on the caller's thread. */
   mist_state_db_queue_remove (self->context.db, mist_job_get_id (job), NULL);
@@ -339,7 +346,10 @@ finish_run (MistQueue *self, Entry *entry, GError *error)
 {
   g_autoptr (MistJob) job = g_object_ref (entry->job);
   MistJobState stop_state = entry->stop_state;
+  /* Released once the new state is queued for the database; entry may be freed first. */
+  int lock_fd = entry->lock_fd;
 
+  entry->lock_fd = -1;
   g_clear_object (&entry->cancellable);
   entry->stop_state = MIST_JOB_STATE_RUNNING;
   if (self->downloading == entry)
@@ -383,6 +393,7 @@ finish_run (MistQueue *self, Entry *entry, GError *error)
       mist_job_set_phase (job, MIST_JOB_PHASE_FINISHED);
     }
   g_clear_error (&error);
+  mist_job_lock_release (lock_fd);
 
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_BUSY]);
   g_signal_emit (self, signals[SIGNAL_JOB_FINISHED], 0, job);
@@ -429,9 +440,70 @@ on_downloaded (GObject *source, GAsyncResult *result, gpointer data)
   queue_schedule (self);
 }
 
+typedef struct
+{
+  MistQueue *queue; /* owned */
+  MistJob *job;     /* owned */
+} FinishedEmission;
+
+static void
+finished_emission_free (gpointer data)
+{
+  FinishedEmission *emission = data;
+
+  g_object_unref (emission->queue);
+  g_object_unref (emission->job);
+  g_free (emission);
+}
+
+static gboolean
+emit_job_finished (gpointer data)
+{
+  FinishedEmission *emission = data;
+
+  g_signal_emit (emission->queue, signals[SIGNAL_JOB_FINISHED], 0, emission->job);
+  return G_SOURCE_REMOVE;
+}
+
+/* "install tetris", for messages about a job. */
+static char *
+describe_job (MistJob *job)
+{
+  return g_strdup_printf ("%s %s", mist_job_kind_to_string (mist_job_get_kind (job)),
+                          mist_job_get_game_id (job));
+}
+
+/* Takes the job's lock, or marks the job as run by another process and reports it with
+ * "job-finished" from an idle callback (so that a caller that has just resumed the job
+ * has connected to the signal). Returns whether the lock is held. */
+static gboolean
+lock_entry (MistQueue *self, Entry *entry)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *what = describe_job (entry->job);
+  FinishedEmission *emission;
+
+  entry->lock_fd = mist_job_lock_acquire (self->context.db, mist_job_get_id (entry->job), what,
+                                          &error);
+  if (entry->lock_fd >= 0)
+    return TRUE;
+
+  g_debug ("Not starting job %" G_GINT64_FORMAT ": %s", mist_job_get_id (entry->job),
+           error->message);
+  entry->locked_elsewhere = TRUE;
+  mist_job_set_error (entry->job, error);
+  emission = g_new0 (FinishedEmission, 1);
+  emission->queue = g_object_ref (self);
+  emission->job = g_object_ref (entry->job);
+  g_idle_add_full (G_PRIORITY_DEFAULT, emit_job_finished, emission, finished_emission_free);
+  return FALSE;
+}
+
 static void
 start_download (MistQueue *self, Entry *entry)
 {
+  if (!lock_entry (self, entry))
+    return;
   self->downloading = entry;
   entry->cancellable = g_cancellable_new ();
   set_job_state (self, entry->job, MIST_JOB_STATE_RUNNING, NULL);
@@ -461,7 +533,8 @@ queue_schedule (MistQueue *self)
 
       if (self->applying == NULL && entry->downloaded && state == MIST_JOB_STATE_RUNNING)
         start_apply (self, entry);
-      else if (self->downloading == NULL && state == MIST_JOB_STATE_QUEUED)
+      else if (self->downloading == NULL && state == MIST_JOB_STATE_QUEUED &&
+               !entry->locked_elsewhere)
         start_download (self, entry);
     }
   if (was_busy != mist_queue_is_busy (self))
@@ -530,6 +603,12 @@ mist_queue_resume (MistQueue *self, MistJob *job, GError **error)
     return FALSE;
 
   state = mist_job_get_state (job);
+  if (entry->locked_elsewhere)
+    {
+      entry->locked_elsewhere = FALSE;
+      mist_job_set_error (job, NULL);
+      queue_schedule (self);
+    }
   if (state == MIST_JOB_STATE_PAUSED || state == MIST_JOB_STATE_FAILED)
     {
       mist_job_set_error (job, NULL);
@@ -573,6 +652,8 @@ gboolean
 mist_queue_cancel (MistQueue *self, MistJob *job, GError **error)
 {
   Entry *entry;
+  g_autofree char *what = NULL;
+  int lock_fd;
 
   g_return_val_if_fail (MIST_IS_QUEUE (self), FALSE);
   if (!check_entry (self, job, &entry, error))
@@ -591,10 +672,17 @@ mist_queue_cancel (MistQueue *self, MistJob *job, GError **error)
       return TRUE;
     }
 
+  /* A job that another process runs is cancelled there, or once that process stopped. */
+  what = describe_job (job);
+  lock_fd = mist_job_lock_acquire (self->context.db, mist_job_get_id (job), what, error);
+  if (lock_fd < 0)
+    return FALSE;
+
   g_object_ref (job);
   set_job_state (self, job, MIST_JOB_STATE_CANCELLED, NULL);
   mist_job_set_phase (job, MIST_JOB_PHASE_FINISHED);
   queue_remove (self, entry);
+  mist_job_lock_release (lock_fd);
   g_signal_emit (self, signals[SIGNAL_JOB_FINISHED], 0, job);
   g_object_unref (job);
   return TRUE;

@@ -350,33 +350,21 @@ test_cli_no_keyring (Fixture *fixture, gconstpointer data)
   g_assert_true (g_file_test (config, G_FILE_TEST_EXISTS));
 }
 
-static void
-test_cli_interrupt_resumes (Fixture *fixture, gconstpointer data)
+/* Starts `mist-cli --limit-rate 256K install slug` and returns once its first partial
+ * file exists, so that the download runs for seconds more. */
+static GSubprocess *
+start_slow_install (Fixture *fixture, const char *slug)
 {
-  g_autofree char *build = NULL;
-  g_autofree char *path = NULL;
   g_autoptr (GSubprocessLauncher) launcher = NULL;
-  g_autoptr (GSubprocess) process = NULL;
   g_autoptr (GError) error = NULL;
-  g_autoptr (CliResult) queue = NULL;
-  g_autoptr (CliResult) resumed = NULL;
-  g_autoptr (JsonNode) queue_json = NULL;
   g_autofree char *objects = NULL;
-  JsonObject *job;
+  GSubprocess *process;
   gint64 deadline;
   gboolean started = FALSE;
 
-  if (!fixture->started)
-    return;
-  build = net_write_build (&fixture->net, "big", 2, 1024 * 1024, 21);
-  net_create_game (&fixture->net, "tetris");
-  net_push (&fixture->net, "tetris", "1.0", build);
-  login (fixture);
-
-  /* At 256 KiB/s the download takes seconds: interrupt it once a partial file exists. */
   launcher = new_launcher (fixture, G_SUBPROCESS_FLAGS_STDERR_SILENCE);
   process = g_subprocess_launcher_spawn (launcher, &error, fixture->cli, "--limit-rate", "256K",
-                                         "install", "tetris", NULL);
+                                         "install", slug, NULL);
   g_assert_no_error (error);
   objects = g_build_filename (fixture->cache_home, "mist", "objects", NULL);
   deadline = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
@@ -390,12 +378,80 @@ test_cli_interrupt_resumes (Fixture *fixture, gconstpointer data)
       g_usleep (50000);
     }
   g_assert_true (started);
-  g_usleep (500000);
+  return process;
+}
+
+/* Sends Ctrl-C to a mist-cli process and checks that it stops as interrupted. */
+static void
+interrupt_cli (GSubprocess *process)
+{
+  g_autoptr (GError) error = NULL;
+
   g_subprocess_send_signal (process, SIGINT);
   g_assert_true (g_subprocess_wait (process, NULL, &error));
   g_assert_no_error (error);
   g_assert_true (g_subprocess_get_if_exited (process));
   g_assert_cmpint (g_subprocess_get_exit_status (process), ==, 7);
+}
+
+static void
+test_cli_second_process_busy (Fixture *fixture, gconstpointer data)
+{
+  g_autofree char *build = NULL;
+  g_autofree char *path = NULL;
+  g_autofree char *owner = NULL;
+  g_autoptr (GSubprocess) first = NULL;
+  g_autoptr (CliResult) second = NULL;
+  g_autoptr (CliResult) cancel = NULL;
+  g_autoptr (CliResult) resumed = NULL;
+
+  if (!fixture->started)
+    return;
+  build = net_write_build (&fixture->net, "big", 2, 1024 * 1024, 23);
+  net_create_game (&fixture->net, "tetris");
+  net_push (&fixture->net, "tetris", "1.0", build);
+  login (fixture);
+
+  first = start_slow_install (fixture, "tetris");
+  owner = g_strdup_printf ("is running in process %s (mist-cli install)",
+                           g_subprocess_get_identifier (first));
+  second = CLI (fixture, "install", "tetris");
+  g_assert_cmpint (second->status, ==, 6);
+  g_assert_nonnull (strstr (second->errors, owner));
+  cancel = CLI (fixture, "queue", "cancel", "tetris");
+  g_assert_cmpint (cancel->status, ==, 6);
+  g_assert_nonnull (strstr (cancel->errors, owner));
+  interrupt_cli (first);
+
+  /* Once the first process stopped, the job continues in the next one. */
+  resumed = CLI (fixture, "install", "tetris");
+  g_assert_cmpint (resumed->status, ==, 0);
+  path = install_path (fixture, "tetris");
+  net_assert_tree_equal (build, path);
+}
+
+static void
+test_cli_interrupt_resumes (Fixture *fixture, gconstpointer data)
+{
+  g_autofree char *build = NULL;
+  g_autofree char *path = NULL;
+  g_autoptr (GSubprocess) process = NULL;
+  g_autoptr (CliResult) queue = NULL;
+  g_autoptr (CliResult) resumed = NULL;
+  g_autoptr (JsonNode) queue_json = NULL;
+  JsonObject *job;
+
+  if (!fixture->started)
+    return;
+  build = net_write_build (&fixture->net, "big", 2, 1024 * 1024, 21);
+  net_create_game (&fixture->net, "tetris");
+  net_push (&fixture->net, "tetris", "1.0", build);
+  login (fixture);
+
+  /* At 256 KiB/s the download takes seconds: interrupt it once a partial file exists. */
+  process = start_slow_install (fixture, "tetris");
+  g_usleep (500000);
+  interrupt_cli (process);
 
   queue = CLI (fixture, "queue", "list", "--json");
   g_assert_cmpint (queue->status, ==, 0);
@@ -437,5 +493,6 @@ main (int argc, char **argv)
   add_test ("/net/cli/errors", test_cli_errors);
   add_test ("/net/cli/no-keyring", test_cli_no_keyring);
   add_test ("/net/cli/interrupt-resumes", test_cli_interrupt_resumes);
+  add_test ("/net/cli/second-process-busy", test_cli_second_process_busy);
   return g_test_run ();
 }
