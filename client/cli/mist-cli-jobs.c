@@ -222,8 +222,19 @@ find_job_for_game (Cli *cli, const char *game_id)
   return NULL;
 }
 
-/* Queues a job for game_id, or picks up the one already queued (after an interruption),
- * and adds it to jobs. */
+/* Cancels job, which failed, so that a new one with other arguments can take its place. */
+static gboolean
+replace_failed_job (Cli *cli, MistJob *job, GError **error)
+{
+  g_printerr ("%s: replacing job %" G_GINT64_FORMAT ", which failed: %s\n",
+              mist_job_get_game_id (job), mist_job_get_id (job),
+              mist_job_get_error_message (job));
+  return mist_queue_cancel (cli->queue, job, error);
+}
+
+/* Queues a job for game_id, or picks up the one already queued (after an interruption or
+ * a failure), and adds it to jobs. A failed job is replaced when the new command asks
+ * for another kind, version or folder; install_path NULL means any folder. */
 static gboolean
 queue_job (Cli *cli,
            const char *game_id,
@@ -234,29 +245,52 @@ queue_job (Cli *cli,
            GError **error)
 {
   g_autoptr (GAsyncResult) result = NULL;
+  g_autofree char *absolute_path = NULL;
   MistJob *job = find_job_for_game (cli, game_id);
+  gboolean differs;
+
+  if (install_path != NULL)
+    absolute_path = g_canonicalize_filename (install_path, NULL);
+  differs = job != NULL &&
+            (mist_job_get_kind (job) != kind ||
+             (version != 0 && mist_job_get_target_ordinal (job) != version) ||
+             (absolute_path != NULL &&
+              g_strcmp0 (mist_job_get_install_path (job), absolute_path) != 0));
+
+  if (job != NULL && differs && mist_job_get_state (job) == MIST_JOB_STATE_FAILED)
+    {
+      if (!replace_failed_job (cli, job, error))
+        return FALSE;
+      job = NULL;
+    }
+  else if (job != NULL && differs)
+    {
+      g_set_error (error, MIST_ERROR, MIST_ERROR_CONFLICT,
+                   "%s already has job %" G_GINT64_FORMAT " (%s to version %" G_GINT64_FORMAT
+                   " in %s) in the queue: cancel it with `mist-cli queue cancel %" G_GINT64_FORMAT
+                   "` first",
+                   game_id, mist_job_get_id (job),
+                   mist_job_kind_to_string (mist_job_get_kind (job)),
+                   mist_job_get_target_ordinal (job), mist_job_get_install_path (job),
+                   mist_job_get_id (job));
+      return FALSE;
+    }
 
   if (job != NULL)
     {
-      if (mist_job_get_kind (job) != kind ||
-          (version != 0 && mist_job_get_target_ordinal (job) != version))
-        {
-          g_set_error (error, MIST_ERROR, MIST_ERROR_CONFLICT,
-                       "%s already has job %" G_GINT64_FORMAT " (%s to version %" G_GINT64_FORMAT
-                       ") in the queue: cancel it with `mist-cli queue cancel %" G_GINT64_FORMAT
-                       "` first",
-                       game_id, mist_job_get_id (job), mist_job_kind_to_string (mist_job_get_kind (job)),
-                       mist_job_get_target_ordinal (job), mist_job_get_id (job));
-          return FALSE;
-        }
-      g_printerr ("%s: continuing job %" G_GINT64_FORMAT "\n", game_id, mist_job_get_id (job));
+      if (mist_job_get_state (job) == MIST_JOB_STATE_FAILED)
+        g_printerr ("%s: retrying job %" G_GINT64_FORMAT ", which failed: %s\n", game_id,
+                    mist_job_get_id (job), mist_job_get_error_message (job));
+      else
+        g_printerr ("%s: continuing job %" G_GINT64_FORMAT "\n", game_id,
+                    mist_job_get_id (job));
       if (!mist_queue_resume (cli->queue, job, error))
         return FALSE;
       g_ptr_array_add (jobs, g_object_ref (job));
       return TRUE;
     }
 
-  mist_queue_add_async (cli->queue, game_id, kind, version, install_path, cli->cancellable,
+  mist_queue_add_async (cli->queue, game_id, kind, version, absolute_path, cli->cancellable,
                         cli_on_done, &result);
   job = mist_queue_add_finish (cli->queue, cli_wait (&result), error);
   if (job == NULL)

@@ -21,6 +21,7 @@
 #include "mist-install-private.h"
 
 #include <errno.h>
+#include <glib/gstdio.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <sys/stat.h>
@@ -103,6 +104,84 @@ check_new_install_folder (MistStateDb *db, const MistInstallRequest *request, GE
                    request->install_path, name);
       return FALSE;
     }
+  return TRUE;
+}
+
+/* Creates the missing folders of path and checks that a file can be created in it,
+ * then removes what it created, so a check leaves no trace. */
+static gboolean
+check_folder_writable (const char *path, GError **error)
+{
+  g_autoptr (GPtrArray) created = g_ptr_array_new_with_free_func (g_free);
+  g_autofree char *existing = g_strdup (path);
+  g_autofree char *probe = NULL;
+  gboolean ok = TRUE;
+  int fd;
+
+  while (!g_file_test (existing, G_FILE_TEST_EXISTS))
+    {
+      g_ptr_array_add (created, g_strdup (existing));
+      g_free (g_steal_pointer (&existing));
+      existing = g_path_get_dirname (created->pdata[created->len - 1]);
+    }
+  if (!g_file_test (existing, G_FILE_TEST_IS_DIR))
+    {
+      g_set_error (error, MIST_ERROR, MIST_ERROR_INVALID_PATH,
+                   "Cannot use %s as the install folder: %s is not a folder", path, existing);
+      return FALSE;
+    }
+
+  if (g_mkdir_with_parents (path, 0755) != 0)
+    {
+      int saved_errno = errno;
+
+      g_set_error (error, MIST_ERROR, MIST_ERROR_INVALID_PATH,
+                   "Cannot create the install folder %s: %s; choose a folder you can write to",
+                   path, g_strerror (saved_errno));
+      ok = FALSE;
+    }
+  else
+    {
+      probe = g_build_filename (path, ".mist-write-check-XXXXXX", NULL);
+      fd = g_mkstemp (probe);
+      if (fd < 0)
+        {
+          int saved_errno = errno;
+
+          g_set_error (error, MIST_ERROR, MIST_ERROR_INVALID_PATH,
+                       "Cannot write to the install folder %s: %s; choose a folder you can "
+                       "write to",
+                       path, g_strerror (saved_errno));
+          ok = FALSE;
+        }
+      else
+        {
+          close (fd);
+          g_unlink (probe);
+        }
+    }
+
+  /* created lists the new folders from the deepest up. */
+  for (guint i = 0; i < created->len; i++)
+    g_rmdir (g_ptr_array_index (created, i));
+  return ok;
+}
+
+gboolean
+mist_install_check_folder (MistStateDb *db,
+                           const char *game_id,
+                           const char *install_path,
+                           guint64 needed,
+                           GError **error)
+{
+  MistInstallRequest request = { .game_id = game_id, .install_path = install_path };
+
+  g_return_val_if_fail (g_path_is_absolute (install_path), FALSE);
+
+  if (!check_folder_writable (install_path, error) ||
+      !check_new_install_folder (db, &request, error) ||
+      !mist_install_check_space (install_path, needed, error))
+    return FALSE;
   return TRUE;
 }
 

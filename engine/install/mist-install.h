@@ -154,4 +154,15 @@ gboolean mist_install_import (MistStateDb *db,
  * bytes available to this user. */
 gboolean mist_install_check_space (const char *path, guint64 needed, GError **error);
 
+/* Checks, before anything is downloaded, that install_path (absolute) can take the
+ * game: that it is a folder or can be created, that a file can be written into it, that
+ * it is empty when game_id is not installed yet, and that its file system has needed
+ * bytes free. Blocking; run it off the main thread. Folders it creates to check are
+ * removed again. */
+gboolean mist_install_check_folder (MistStateDb *db,
+                                    const char *game_id,
+                                    const char *install_path,
+                                    guint64 needed,
+                                    GError **error);
+
 G_END_DECLS

@@ -727,20 +727,12 @@ job_create_download (MistJob *self, GPtrArray *objects)
 }
 
 static void
-job_start_download (GTask *task)
+job_download_objects (GTask *task)
 {
   MistJob *self = g_task_get_source_object (task);
-  DownloadState *state = g_task_get_task_data (task);
   g_autoptr (GPtrArray) objects = mist_plan_list_objects (self->plan);
   g_autofree char *authorization = NULL;
   g_autofree char *probe_url = NULL;
-
-  if (state->plan_only)
-    {
-      g_task_return_boolean (task, TRUE);
-      g_object_unref (task);
-      return;
-    }
 
   if (objects->len > 0)
     {
@@ -759,6 +751,52 @@ job_start_download (GTask *task)
                     self);
   mist_download_run_async (self->download, g_task_get_cancellable (task),
                            on_objects_downloaded, task);
+}
+
+/* Worker thread: checks the install folder, so that a folder the game cannot go into
+ * fails the job before anything is downloaded. */
+static void
+check_folder_in_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
+{
+  MistJob *self = source;
+  GError *error = NULL;
+
+  if (!mist_install_check_folder (self->context.db, self->record->game_id, self->install_path,
+                                  mist_plan_get_staging_size (self->plan), &error))
+    g_task_return_error (task, error);
+  else
+    g_task_return_boolean (task, TRUE);
+}
+
+static void
+on_folder_checked (GObject *source, GAsyncResult *result, gpointer data)
+{
+  GTask *task = data;
+  GError *error = NULL;
+
+  if (!g_task_propagate_boolean (G_TASK (result), &error))
+    {
+      job_fail (task, error);
+      return;
+    }
+  job_download_objects (task);
+}
+
+static void
+job_start_download (GTask *task)
+{
+  MistJob *self = g_task_get_source_object (task);
+  DownloadState *state = g_task_get_task_data (task);
+  g_autoptr (GTask) check_task = NULL;
+
+  if (state->plan_only)
+    {
+      g_task_return_boolean (task, TRUE);
+      g_object_unref (task);
+      return;
+    }
+  check_task = g_task_new (self, g_task_get_cancellable (task), on_folder_checked, task);
+  g_task_run_in_thread (check_task, check_folder_in_thread);
 }
 
 void

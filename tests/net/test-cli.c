@@ -468,6 +468,65 @@ test_cli_interrupt_resumes (Fixture *fixture, gconstpointer data)
   net_assert_tree_equal (build, path);
 }
 
+/* Whether folder contains any file. */
+static gboolean
+folder_has_files (const char *folder)
+{
+  g_autoptr (GDir) dir = g_dir_open (folder, 0, NULL);
+
+  return dir != NULL && g_dir_read_name (dir) != NULL;
+}
+
+static void
+test_cli_failed_job_replaced (Fixture *fixture, gconstpointer data)
+{
+  g_autofree char *build = NULL;
+  g_autofree char *objects = NULL;
+  g_autofree char *good_dir = NULL;
+  g_autoptr (CliResult) failed = NULL;
+  g_autoptr (CliResult) queue = NULL;
+  g_autoptr (CliResult) replaced = NULL;
+  g_autoptr (CliResult) queue_after = NULL;
+  g_autoptr (JsonNode) queue_json = NULL;
+  g_autoptr (JsonNode) queue_after_json = NULL;
+  JsonObject *job;
+
+  if (!fixture->started)
+    return;
+  build = net_write_build (&fixture->net, "v1", 3, 100 * 1024, 31);
+  net_create_game (&fixture->net, "tetris");
+  net_push (&fixture->net, "tetris", "1.0", build);
+  login (fixture);
+
+  /* The folder is checked before the download, so nothing is fetched for it. */
+  failed = CLI (fixture, "install", "tetris", "--dir", "/proc/mist-no-such-folder");
+  g_assert_cmpint (failed->status, ==, 1);
+  g_assert_nonnull (strstr (failed->errors, "tetris: failed"));
+  g_assert_nonnull (strstr (failed->errors, "Cannot create the install folder "
+                                            "/proc/mist-no-such-folder"));
+  objects = g_build_filename (fixture->cache_home, "mist", "objects", NULL);
+  g_assert_false (folder_has_files (objects));
+
+  queue = CLI (fixture, "queue", "list", "--json");
+  queue_json = parse_json (queue->output);
+  g_assert_cmpuint (json_array_get_length (json_node_get_array (queue_json)), ==, 1);
+  job = json_array_get_object_element (json_node_get_array (queue_json), 0);
+  g_assert_cmpstr (json_object_get_string_member (job, "state"), ==, "failed");
+  g_assert_nonnull (strstr (json_object_get_string_member (job, "error"),
+                            "/proc/mist-no-such-folder"));
+
+  /* Another folder replaces the failed job instead of retrying the old folder. */
+  good_dir = g_build_filename (fixture->net.work_dir, "games", "tetris", NULL);
+  replaced = CLI (fixture, "install", "tetris", "--dir", good_dir);
+  g_assert_cmpint (replaced->status, ==, 0);
+  g_assert_nonnull (strstr (replaced->errors, "replacing job"));
+  net_assert_tree_equal (build, good_dir);
+  queue_after = CLI (fixture, "queue", "list", "--json");
+  queue_after_json = parse_json (queue_after->output);
+  g_assert_cmpuint (json_array_get_length (json_node_get_array (queue_after_json)), ==, 0);
+
+}
+
 static void
 add_test (const char *path, void (*func) (Fixture *, gconstpointer))
 {
@@ -494,5 +553,6 @@ main (int argc, char **argv)
   add_test ("/net/cli/no-keyring", test_cli_no_keyring);
   add_test ("/net/cli/interrupt-resumes", test_cli_interrupt_resumes);
   add_test ("/net/cli/second-process-busy", test_cli_second_process_busy);
+  add_test ("/net/cli/failed-job-replaced", test_cli_failed_job_replaced);
   return g_test_run ();
 }
