@@ -56,6 +56,41 @@ static const char exit_help[] =
   "Environment: MIST_SERVER (server URL), MIST_TOKEN (session token instead of the "
   "keyring), MIST_STATE_DB (state database path).";
 
+/* --verbose: show the engine's debug and informational messages. */
+static gboolean verbose;
+
+/* Prints GLib log records as mist-cli's own lines on standard error. Without --verbose
+ * only warnings reach the user: the engine's messages, information and debug output
+ * describe what the CLI already reports in its own words. Criticals and errors are
+ * programming errors and keep GLib's own format. */
+static GLogWriterOutput
+cli_log_writer (GLogLevelFlags level, const GLogField *fields, gsize n_fields, gpointer data)
+{
+  const char *message = NULL;
+  const char *domain = NULL;
+
+  if (level & (G_LOG_LEVEL_ERROR | G_LOG_LEVEL_CRITICAL))
+    return g_log_writer_default (level, fields, n_fields, data);
+  if (!verbose && !(level & G_LOG_LEVEL_WARNING))
+    return G_LOG_WRITER_HANDLED;
+
+  for (gsize i = 0; i < n_fields; i++)
+    {
+      if (g_strcmp0 (fields[i].key, "MESSAGE") == 0 && fields[i].length < 0)
+        message = fields[i].value;
+      else if (g_strcmp0 (fields[i].key, "GLIB_DOMAIN") == 0 && fields[i].length < 0)
+        domain = fields[i].value;
+    }
+  if (message == NULL)
+    return G_LOG_WRITER_UNHANDLED;
+
+  if (level & G_LOG_LEVEL_WARNING)
+    g_printerr ("mist-cli: warning: %s\n", message);
+  else
+    g_printerr ("mist-cli: %s: %s\n", domain != NULL ? domain : "debug", message);
+  return G_LOG_WRITER_HANDLED;
+}
+
 GAsyncResult *
 cli_wait (GAsyncResult **result)
 {
@@ -299,7 +334,8 @@ on_interrupt (gpointer data)
 static void
 print_help (void)
 {
-  g_print ("Usage: mist-cli [--server URL] [--ca-file FILE] [--json] COMMAND [ARGS]\n\n"
+  g_print ("Usage: mist-cli [--server URL] [--ca-file FILE] [--json] [--verbose] COMMAND "
+           "[ARGS]\n\n"
            "Install, update and launch games from a Mist server.\n\n"
            "Commands:\n");
   for (gsize i = 0; i < G_N_ELEMENTS (commands); i++)
@@ -308,6 +344,7 @@ print_help (void)
            "  --server URL     server address, saved by login (default: the saved one)\n"
            "  --ca-file FILE   also trust this CA certificate (PEM) for the server\n"
            "  --json           print listings as JSON\n"
+           "  -v, --verbose    also print the engine's debug messages\n"
            "  --limit-rate RATE  limit downloads to RATE bytes per second: 0 for no limit,\n"
            "                   or 1K to 10G (suffix K, M or G for KiB/s, MiB/s or GiB/s)\n"
            "  --version        print the version and exit\n"
@@ -400,6 +437,7 @@ main (int argc, char **argv)
 
   setlocale (LC_ALL, "");
   g_set_prgname ("mist-cli");
+  g_log_set_writer_func (cli_log_writer, NULL, NULL);
 
   /* Global options come before the command; each command parses the rest. */
   for (; command_index < argc && argv[command_index][0] == '-'; command_index++)
@@ -418,6 +456,8 @@ main (int argc, char **argv)
         }
       if (g_strcmp0 (option, "--json") == 0)
         cli.json = TRUE;
+      else if (g_strcmp0 (option, "--verbose") == 0 || g_strcmp0 (option, "-v") == 0)
+        verbose = TRUE;
       else if ((g_strcmp0 (option, "--server") == 0 || g_strcmp0 (option, "--ca-file") == 0) &&
                command_index + 1 < argc)
         {

@@ -811,6 +811,8 @@ mist_queue_load_finish (MistQueue *self, GAsyncResult *result, GError **error)
         job->record->state = MIST_JOB_STATE_QUEUED;
       queue_append (self, mist_job_new (&self->context, job->record, job->install_path));
     }
+  g_debug ("Loaded %u unfinished jobs from %s", loaded->len,
+           mist_state_db_get_path (self->context.db));
   queue_schedule (self);
   return TRUE;
 }

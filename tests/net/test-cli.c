@@ -487,6 +487,7 @@ test_cli_failed_job_replaced (Fixture *fixture, gconstpointer data)
   g_autoptr (CliResult) queue = NULL;
   g_autoptr (CliResult) replaced = NULL;
   g_autoptr (CliResult) queue_after = NULL;
+  g_autoptr (CliResult) verbose = NULL;
   g_autoptr (JsonNode) queue_json = NULL;
   g_autoptr (JsonNode) queue_after_json = NULL;
   JsonObject *job;
@@ -504,6 +505,7 @@ test_cli_failed_job_replaced (Fixture *fixture, gconstpointer data)
   g_assert_nonnull (strstr (failed->errors, "tetris: failed"));
   g_assert_nonnull (strstr (failed->errors, "Cannot create the install folder "
                                             "/proc/mist-no-such-folder"));
+  g_assert_null (strstr (failed->errors, "mist-engine-"));
   objects = g_build_filename (fixture->cache_home, "mist", "objects", NULL);
   g_assert_false (folder_has_files (objects));
 
@@ -525,6 +527,10 @@ test_cli_failed_job_replaced (Fixture *fixture, gconstpointer data)
   queue_after_json = parse_json (queue_after->output);
   g_assert_cmpuint (json_array_get_length (json_node_get_array (queue_after_json)), ==, 0);
 
+  /* --verbose passes the engine's debug messages on, in mist-cli's own format. */
+  verbose = CLI (fixture, "--verbose", "queue", "list");
+  g_assert_cmpint (verbose->status, ==, 0);
+  g_assert_nonnull (strstr (verbose->errors, "mist-cli: mist-engine: "));
 }
 
 static void
