@@ -12,6 +12,7 @@
 #include "mist-error.h"
 #include "mist-format.h"
 #include "mist-install.h"
+#include "mist-launch-settings.h"
 #include "mist-launcher.h"
 #include "mist-queue.h"
 #include "mist-state-db.h"
@@ -64,6 +65,7 @@ enum
   SIGNAL_JOB_FINISHED,
   SIGNAL_JOB_FAILED,
   SIGNAL_NOTICE,
+  SIGNAL_SESSION_NOT_STORED,
   N_SIGNALS
 };
 
@@ -851,9 +853,12 @@ on_session_stored (GObject *source, GAsyncResult *result, gpointer user_data)
   MistController *self = g_task_get_source_object (task);
   g_autoptr (GError) error = NULL;
 
-  /* NOTE: without a Secret Service the session lasts until the launcher quits. */
+  /* Without a Secret Service the session lasts until the launcher quits. */
   if (!mist_credentials_store_finish (result, &error))
-    g_warning ("Cannot remember the session: %s", error->message);
+    {
+      g_debug ("Cannot store the session: %s", error->message);
+      g_signal_emit (self, signals[SIGNAL_SESSION_NOT_STORED], 0, error);
+    }
   mist_client_get_me_async (self->client, g_task_get_cancellable (task), on_me,
                             g_object_ref (task));
 }
@@ -1174,6 +1179,30 @@ on_game_exited (GObject *source, GAsyncResult *result, gpointer user_data)
     g_task_return_boolean (task, TRUE);
 }
 
+/* Starts the game with the user's saved launch options. */
+static void
+on_play_settings_loaded (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GTask) task = user_data;
+  MistController *self = MIST_CONTROLLER (source);
+  MistGameItem *game = g_task_get_task_data (task);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (MistLaunchSettings) settings =
+    mist_controller_load_launch_settings_finish (self, result, &error);
+  g_autoptr (GHashTable) environment = NULL;
+  MistLaunchOptions options = { 0 };
+
+  if (settings == NULL)
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  environment = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  mist_launch_settings_to_options (settings, environment, &options);
+  mist_launcher_run_async (self->db, mist_game_item_get_slug (game), &options, NULL,
+                           on_game_exited, g_object_ref (task));
+}
+
 static void
 on_verified (GObject *source, GAsyncResult *result, gpointer user_data)
 {
@@ -1304,8 +1333,8 @@ mist_controller_run_game_action_async (MistController *self,
   else if (g_str_equal (action, "repair"))
     queue_job (self, task, game, MIST_JOB_KIND_REPAIR, NULL);
   else if (g_str_equal (action, "play"))
-    mist_launcher_run_async (self->db, mist_game_item_get_slug (game), NULL, NULL, on_game_exited,
-                             g_object_ref (task));
+    mist_controller_load_launch_settings_async (self, game, cancellable, on_play_settings_loaded,
+                                                g_object_ref (task));
   else if (g_str_equal (action, "verify"))
     mist_install_verify_async (self->db, mist_game_item_get_slug (game), NULL, NULL, cancellable,
                                on_verified, g_object_ref (task));
@@ -1335,6 +1364,125 @@ gboolean
 mist_controller_run_game_action_finish (MistController *self,
                                         GAsyncResult *result,
                                         GError **error)
+{
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/* Launch options, per game in the state database. */
+
+static void
+on_launch_settings_read (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GTask) task = user_data;
+  MistGameItem *game = g_task_get_task_data (task);
+  g_autoptr (GError) error = NULL;
+  MistController *self = g_task_get_source_object (task);
+  g_autoptr (MistCatalogEntry) entry =
+    mist_state_db_catalog_get_finish (self->db, result, &error);
+  MistLaunchSettings *settings;
+
+  if (error != NULL)
+    {
+      g_prefix_error (&error, _("Cannot read the launch options of %s: "),
+                      mist_game_item_get_title (game));
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  if (entry == NULL)
+    {
+      g_task_return_pointer (task, mist_launch_settings_new (),
+                             (GDestroyNotify) mist_launch_settings_free);
+      return;
+    }
+  settings = mist_launch_settings_from_json (entry->json, &error);
+  if (settings == NULL)
+    {
+      /* A damaged record must not keep the game from starting: play without it. */
+      g_debug ("Ignoring the launch options of %s: %s", mist_game_item_get_slug (game),
+               error->message);
+      settings = mist_launch_settings_new ();
+    }
+  g_task_return_pointer (task, settings, (GDestroyNotify) mist_launch_settings_free);
+}
+
+/* Reads the launch options saved for game, by the launcher or by `mist-cli launch
+ * --save`; a game without any gets empty ones. */
+void
+mist_controller_load_launch_settings_async (MistController *self,
+                                            MistGameItem *game,
+                                            GCancellable *cancellable,
+                                            GAsyncReadyCallback callback,
+                                            gpointer user_data)
+{
+  g_autoptr (GTask) task = g_task_new (self, cancellable, callback, user_data);
+  g_autofree char *key = mist_launch_settings_key (mist_game_item_get_slug (game));
+
+  g_task_set_source_tag (task, mist_controller_load_launch_settings_async);
+  g_task_set_task_data (task, g_object_ref (game), g_object_unref);
+  if (self->db == NULL)
+    {
+      g_task_return_new_error (task, MIST_ERROR, MIST_ERROR_AUTH_REQUIRED, "%s",
+                               _("Log in to install and play games."));
+      return;
+    }
+  mist_state_db_catalog_get_async (self->db, key, cancellable, on_launch_settings_read,
+                                   g_object_ref (task));
+}
+
+MistLaunchSettings *
+mist_controller_load_launch_settings_finish (MistController *self,
+                                             GAsyncResult *result,
+                                             GError **error)
+{
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+static void
+on_launch_settings_written (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GTask) task = user_data;
+  MistController *self = g_task_get_source_object (task);
+  MistGameItem *game = g_task_get_task_data (task);
+  g_autoptr (GError) error = NULL;
+
+  if (!mist_state_db_finish (self->db, result, &error))
+    {
+      g_prefix_error (&error, _("Cannot save the launch options of %s: "),
+                      mist_game_item_get_title (game));
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  g_task_return_boolean (task, TRUE);
+}
+
+void
+mist_controller_save_launch_settings_async (MistController *self,
+                                            MistGameItem *game,
+                                            const MistLaunchSettings *settings,
+                                            GCancellable *cancellable,
+                                            GAsyncReadyCallback callback,
+                                            gpointer user_data)
+{
+  g_autoptr (GTask) task = g_task_new (self, cancellable, callback, user_data);
+  g_autofree char *key = mist_launch_settings_key (mist_game_item_get_slug (game));
+  g_autofree char *json = mist_launch_settings_to_json (settings);
+
+  g_task_set_source_tag (task, mist_controller_save_launch_settings_async);
+  g_task_set_task_data (task, g_object_ref (game), g_object_unref);
+  if (self->db == NULL)
+    {
+      g_task_return_new_error (task, MIST_ERROR, MIST_ERROR_AUTH_REQUIRED, "%s",
+                               _("Log in to install and play games."));
+      return;
+    }
+  mist_state_db_catalog_put_async (self->db, key, json, g_get_real_time () / G_USEC_PER_SEC,
+                                   cancellable, on_launch_settings_written, g_object_ref (task));
+}
+
+gboolean
+mist_controller_save_launch_settings_finish (MistController *self,
+                                             GAsyncResult *result,
+                                             GError **error)
 {
   return g_task_propagate_boolean (G_TASK (result), error);
 }
@@ -1477,6 +1625,16 @@ mist_controller_class_init (MistControllerClass *klass)
    */
   signals[SIGNAL_NOTICE] = g_signal_new ("notice", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
                                          0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_STRING);
+  /**
+   * MistController::session-not-stored:
+   * @error: why the keyring did not take the session token; MIST_ERROR_NO_KEYRING when
+   *   no Secret Service is running
+   *
+   * Emitted after a login whose session lasts only until the launcher quits.
+   */
+  signals[SIGNAL_SESSION_NOT_STORED] =
+    g_signal_new ("session-not-stored", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL,
+                  NULL, NULL, G_TYPE_NONE, 1, G_TYPE_ERROR);
 }
 
 static void

@@ -50,6 +50,29 @@ update_sensitivity (MistLoginPage *self)
   gtk_widget_set_sensitive (GTK_WIDGET (self->password_row), !self->busy);
 }
 
+/* GTK 4.8 warns when a focused entry turns insensitive, so the focus leaves the page
+ * while a login runs. */
+static void
+drop_focus (MistLoginPage *self)
+{
+  GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
+  GtkWidget *focus = root != NULL ? gtk_root_get_focus (root) : NULL;
+
+  if (focus != NULL && gtk_widget_is_ancestor (focus, GTK_WIDGET (self)))
+    gtk_root_set_focus (root, NULL);
+}
+
+/* Puts the focus back on the password after drop_focus(), unless the user has moved it
+ * elsewhere. */
+static void
+restore_focus (MistLoginPage *self)
+{
+  GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
+
+  if (root != NULL && gtk_root_get_focus (root) == NULL && gtk_widget_get_mapped (GTK_WIDGET (self)))
+    gtk_widget_grab_focus (GTK_WIDGET (self->password_row));
+}
+
 static void
 on_entry_changed (MistLoginPage *self)
 {
@@ -159,7 +182,11 @@ mist_login_page_set_busy (MistLoginPage *self, gboolean busy)
   self->busy = busy;
   gtk_widget_set_visible (GTK_WIDGET (self->spinner), busy);
   gtk_spinner_set_spinning (self->spinner, busy);
+  if (busy)
+    drop_focus (self);
   update_sensitivity (self);
+  if (!busy)
+    restore_focus (self);
 }
 
 static char *

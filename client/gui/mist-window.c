@@ -9,6 +9,7 @@
 #include "mist-downloads-page.h"
 #include "mist-error.h"
 #include "mist-game-page.h"
+#include "mist-launch-options-window.h"
 #include "mist-library-page.h"
 #include "mist-login-page.h"
 #include "mist-preferences-window.h"
@@ -241,10 +242,79 @@ confirm_uninstall (MistWindow *self, MistGameItem *game)
 }
 
 static void
+on_launch_settings_saved (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (MistWindow) self = user_data;
+  g_autoptr (GError) error = NULL;
+
+  if (!mist_controller_save_launch_settings_finish (MIST_CONTROLLER (source), result, &error))
+    mist_window_show_error (self, error);
+}
+
+static void
+on_launch_options_saved (MistLaunchOptionsWindow *dialog, MistGameItem *game)
+{
+  MistWindow *self = MIST_WINDOW (gtk_window_get_transient_for (GTK_WINDOW (dialog)));
+  g_autoptr (MistLaunchSettings) settings = mist_launch_options_window_dup_settings (dialog);
+
+  mist_controller_save_launch_settings_async (self->controller, game, settings, self->cancellable,
+                                              on_launch_settings_saved, g_object_ref (self));
+}
+
+/* The game whose launch options are being read, with a reference on the window. */
+typedef struct
+{
+  MistWindow *window;
+  MistGameItem *game;
+} GameRequest;
+
+static void
+game_request_free (GameRequest *request)
+{
+  g_object_unref (request->window);
+  g_object_unref (request->game);
+  g_free (request);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (GameRequest, game_request_free)
+
+static void
+on_launch_settings_loaded (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GameRequest) request = user_data;
+  MistWindow *self = request->window;
+  MistGameItem *game = request->game;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (MistLaunchSettings) settings =
+    mist_controller_load_launch_settings_finish (MIST_CONTROLLER (source), result, &error);
+  GtkWidget *dialog;
+
+  if (settings == NULL)
+    {
+      mist_window_show_error (self, error);
+      return;
+    }
+  dialog = mist_launch_options_window_new (GTK_WINDOW (self), mist_game_item_get_title (game),
+                                           settings);
+  g_signal_connect_data (dialog, "saved", G_CALLBACK (on_launch_options_saved),
+                         g_object_ref (game), (GClosureNotify) g_object_unref, 0);
+  gtk_window_present (GTK_WINDOW (dialog));
+}
+
+static void
 on_game_action_requested (MistWindow *self, const char *action, MistGameItem *game)
 {
   if (g_str_equal (action, "uninstall"))
     confirm_uninstall (self, game);
+  else if (g_str_equal (action, "launch-options"))
+    {
+      GameRequest *request = g_new0 (GameRequest, 1);
+
+      request->window = g_object_ref (self);
+      request->game = g_object_ref (game);
+      mist_controller_load_launch_settings_async (self->controller, game, self->cancellable,
+                                                  on_launch_settings_loaded, request);
+    }
   else if (g_str_equal (action, "folder-changed"))
     g_settings_set_string (self->settings, "install-folder",
                            mist_game_page_get_install_folder (self->game_page));
@@ -310,6 +380,24 @@ static void
 on_notice (MistWindow *self, const char *text)
 {
   adw_toast_overlay_add_toast (self->toast_overlay, adw_toast_new (text));
+}
+
+/* The toast has no timeout because the message matters again at the next start: the
+ * login page will ask for the password. */
+static void
+on_session_not_stored (MistWindow *self, const GError *error)
+{
+  g_autofree char *text = NULL;
+  AdwToast *toast;
+
+  if (g_error_matches (error, MIST_ERROR, MIST_ERROR_NO_KEYRING))
+    text = g_strdup (_("Your session will not be remembered: no keyring service is running"));
+  else
+    text = g_strdup_printf (_("Your session will not be remembered: %s"), error->message);
+  toast = adw_toast_new (text);
+  adw_toast_set_timeout (toast, 0);
+  adw_toast_set_priority (toast, ADW_TOAST_PRIORITY_HIGH);
+  adw_toast_overlay_add_toast (self->toast_overlay, toast);
 }
 
 static void
@@ -467,6 +555,8 @@ mist_window_new (AdwApplication *application, MistController *controller, GSetti
   g_signal_connect_swapped (controller, "job-finished", G_CALLBACK (on_job_finished), self);
   g_signal_connect_swapped (controller, "job-failed", G_CALLBACK (on_job_failed), self);
   g_signal_connect_swapped (controller, "notice", G_CALLBACK (on_notice), self);
+  g_signal_connect_swapped (controller, "session-not-stored", G_CALLBACK (on_session_not_stored),
+                            self);
   g_signal_connect_object (mist_controller_get_jobs (controller), "items-changed",
                            G_CALLBACK (update_downloads_badge), self, G_CONNECT_SWAPPED);
   on_offline_changed (self);

@@ -109,3 +109,21 @@ gui_test_game_new (const char *slug, const char *title, guint n_versions)
                                        40000000 * n_versions, 100000000 * n_versions);
   return game;
 }
+
+/* Finds a GtkLabel under root whose text contains text, depth first. */
+static inline GtkLabel *
+gui_test_find_label (GtkWidget *root, const char *text)
+{
+  for (GtkWidget *child = gtk_widget_get_first_child (root); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      GtkLabel *found;
+
+      if (GTK_IS_LABEL (child) && strstr (gtk_label_get_text (GTK_LABEL (child)), text) != NULL)
+        return GTK_LABEL (child);
+      found = gui_test_find_label (child, text);
+      if (found != NULL)
+        return found;
+    }
+  return NULL;
+}
