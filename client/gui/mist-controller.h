@@ -10,6 +10,7 @@
 
 #include "mist-download-item.h"
 #include "mist-game-item.h"
+#include "mist-launch-settings.h"
 
 #include <gio/gio.h>
 
@@ -80,6 +81,24 @@ gboolean mist_controller_run_job_action (MistController *self,
                                          const char *action,
                                          guint position,
                                          GError **error);
+void mist_controller_load_launch_settings_async (MistController *self,
+                                                 MistGameItem *game,
+                                                 GCancellable *cancellable,
+                                                 GAsyncReadyCallback callback,
+                                                 gpointer user_data);
+MistLaunchSettings *mist_controller_load_launch_settings_finish (MistController *self,
+                                                                 GAsyncResult *result,
+                                                                 GError **error);
+void mist_controller_save_launch_settings_async (MistController *self,
+                                                 MistGameItem *game,
+                                                 const MistLaunchSettings *settings,
+                                                 GCancellable *cancellable,
+                                                 GAsyncReadyCallback callback,
+                                                 gpointer user_data);
+gboolean mist_controller_save_launch_settings_finish (MistController *self,
+                                                      GAsyncResult *result,
+                                                      GError **error);
+
 void mist_controller_run_queue_action (MistController *self, const char *action);
 
 G_END_DECLS

@@ -335,6 +335,7 @@ update_actions (MistGamePage *self)
   gtk_widget_action_set_enabled (widget, "game.verify", installed && !has_job);
   gtk_widget_action_set_enabled (widget, "game.repair", installed && !has_job && online);
   gtk_widget_action_set_enabled (widget, "game.uninstall", installed && !has_job);
+  gtk_widget_action_set_enabled (widget, "game.launch-options", installed);
   gtk_widget_action_set_enabled (widget, "game.choose-folder", has_item && !installed && !has_job);
 }
 
@@ -366,7 +367,8 @@ mist_game_page_class_init (MistGamePageClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
   GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
-  const char *secondary[] = { "play", "cancel", "open-folder", "verify", "repair", "uninstall" };
+  const char *secondary[] = { "play",   "cancel",    "open-folder",   "verify",
+                              "repair", "uninstall", "launch-options" };
 
   object_class->dispose = mist_game_page_dispose;
   object_class->finalize = mist_game_page_finalize;
@@ -374,7 +376,7 @@ mist_game_page_class_init (MistGamePageClass *klass)
   /**
    * MistGamePage::action-requested:
    * @action: "install", "update", "play", "pause", "resume", "cancel", "open-folder",
-   *   "verify", "repair", "uninstall" or "folder-changed"
+   *   "verify", "repair", "uninstall", "launch-options" or "folder-changed"
    * @game: the game shown
    */
   signals[SIGNAL_ACTION_REQUESTED] =

@@ -205,6 +205,20 @@ test_secondary_actions_need_install (Fixture *fixture, gconstpointer data)
   g_assert_cmpstr (fixture->requested, ==, "cancel");
 }
 
+static void
+test_launch_options_need_install (Fixture *fixture, gconstpointer data)
+{
+  GtkWidget *page = GTK_WIDGET (fixture->page);
+
+  mist_game_page_set_item (fixture->page, fixture->game);
+  gtk_widget_activate_action (page, "game.launch-options", NULL);
+  g_assert_null (fixture->requested);
+
+  mist_game_item_set_installed (fixture->game, "1.2", 10, "/games/doom");
+  gtk_widget_activate_action (page, "game.launch-options", NULL);
+  g_assert_cmpstr (fixture->requested, ==, "launch-options");
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -220,6 +234,7 @@ main (int argc, char *argv[])
   ADD ("offline-keeps-play", test_offline_keeps_play);
   ADD ("versions-newest-first", test_versions_newest_first);
   ADD ("secondary-actions-need-install", test_secondary_actions_need_install);
+  ADD ("launch-options-need-install", test_launch_options_need_install);
 #undef ADD
 
   return g_test_run ();
