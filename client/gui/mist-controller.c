@@ -266,8 +266,9 @@ on_installed_listed (GObject *source, GAsyncResult *result, gpointer user_data)
       return;
     }
   apply_installed (self, installed);
-  /* The game page shows new versions and plans their update after a refresh. */
-  if (self->shown_game != NULL && mist_game_item_get_update_summary (self->shown_game) == NULL)
+  /* The game page shows new versions and plans their update again after a refresh: a
+   * patch set that the server finished since the last plan makes the update smaller. */
+  if (self->shown_game != NULL)
     mist_controller_load_game (self, self->shown_game);
 
   /* A refresh that fell back to the cache still reports why the server failed. */
@@ -1090,7 +1091,7 @@ plan_update (MistController *self, MistGameItem *game)
   if (self->queue == NULL || self->offline_reason != NULL ||
       mist_game_item_get_state (game) != MIST_GAME_STATE_UPDATE_AVAILABLE)
     return;
-  mist_game_item_set_update_summary (game, NULL);
+  /* The previous summary stays shown until the new plan replaces it. */
   mist_queue_plan_async (self->queue, mist_game_item_get_slug (game), 0, self->cancellable,
                          on_update_planned, g_object_ref (game));
 }
@@ -1118,17 +1119,18 @@ on_game_details (GObject *source, GAsyncResult *result, gpointer user_data)
   mist_game_item_set_versions (game, versions);
 }
 
-/* Fetches a game's version history and plans its update, in the background; the game
- * item changes when they arrive. */
+/* Fetches the version history of the game the game page shows and plans its update, in
+ * the background, and again after each refresh; the game item changes when they arrive.
+ * NULL: the page shows no game. */
 void
 mist_controller_load_game (MistController *self, MistGameItem *game)
 {
   g_autofree char *path = NULL;
   g_autofree char *escaped = NULL;
 
-  if (self->client == NULL || self->offline_reason != NULL)
-    return;
   g_set_object (&self->shown_game, game);
+  if (game == NULL || self->client == NULL || self->offline_reason != NULL)
+    return;
   escaped = g_uri_escape_string (mist_game_item_get_slug (game), NULL, FALSE);
   path = g_strdup_printf ("/api/v1/games/%s", escaped);
   mist_client_get_json_async (self->client, path, self->cancellable, on_game_details,

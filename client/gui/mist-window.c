@@ -35,7 +35,12 @@ struct _MistWindow
   MistController *controller; /* (owned) */
   GSettings *settings;        /* (owned) */
   GCancellable *cancellable;  /* cancelled when the window closes */
+  guint poll_source;          /* refreshes the library while it is shown; 0 when off */
 };
+
+/* Seconds between two refreshes of the library while it is shown, so that new versions
+ * and patch sets the server finished appear without the user asking. */
+#define POLL_INTERVAL_SECONDS 120
 
 G_DEFINE_FINAL_TYPE (MistWindow, mist_window, ADW_TYPE_APPLICATION_WINDOW)
 
@@ -91,6 +96,13 @@ set_busy (MistWindow *self, gboolean busy)
   gtk_widget_set_visible (GTK_WIDGET (self->busy_spinner), busy);
 }
 
+static gboolean
+on_poll (gpointer user_data)
+{
+  refresh (MIST_WINDOW (user_data));
+  return G_SOURCE_CONTINUE;
+}
+
 void
 mist_window_show_login (MistWindow *self)
 {
@@ -103,6 +115,7 @@ mist_window_show_login (MistWindow *self)
   if (*mist_login_page_get_username (self->login_page) == '\0')
     mist_login_page_set_username (self->login_page, username);
   gtk_stack_set_visible_child_name (self->main_stack, "login");
+  g_clear_handle_id (&self->poll_source, g_source_remove);
 }
 
 void
@@ -112,6 +125,8 @@ mist_window_show_library (MistWindow *self)
   gtk_stack_set_visible_child_name (self->library_stack, "grid");
   adw_view_stack_set_visible_child_name (self->view_stack, "library");
   refresh (self);
+  if (self->poll_source == 0)
+    self->poll_source = g_timeout_add_seconds (POLL_INTERVAL_SECONDS, on_poll, self);
 }
 
 static void
@@ -408,6 +423,7 @@ action_back (GtkWidget *widget, const char *action_name, GVariant *parameter)
   gtk_stack_set_visible_child_name (self->library_stack, "grid");
   gtk_widget_set_visible (GTK_WIDGET (self->back_button), FALSE);
   mist_game_page_set_item (self->game_page, NULL);
+  mist_controller_load_game (self->controller, NULL);
 }
 
 static void
@@ -456,6 +472,7 @@ mist_window_close_request (GtkWindow *window)
   MistWindow *self = MIST_WINDOW (window);
 
   save_window_state (self);
+  g_clear_handle_id (&self->poll_source, g_source_remove);
   g_cancellable_cancel (self->cancellable);
   return GTK_WINDOW_CLASS (mist_window_parent_class)->close_request (window);
 }
@@ -465,8 +482,12 @@ mist_window_dispose (GObject *object)
 {
   MistWindow *self = MIST_WINDOW (object);
 
+  g_clear_handle_id (&self->poll_source, g_source_remove);
   if (self->controller != NULL)
-    g_signal_handlers_disconnect_by_data (self->controller, self);
+    {
+      g_signal_handlers_disconnect_by_data (self->controller, self);
+      mist_controller_load_game (self->controller, NULL);
+    }
   g_clear_object (&self->controller);
   g_clear_object (&self->settings);
   g_clear_object (&self->cancellable);
