@@ -296,6 +296,14 @@ mist_application_init (MistApplication *self)
   g_application_add_main_option_entries (G_APPLICATION (self), entries);
 }
 
+MistController *
+mist_application_get_controller (MistApplication *self)
+{
+  g_return_val_if_fail (MIST_IS_APPLICATION (self), NULL);
+
+  return self->controller;
+}
+
 MistApplication *
 mist_application_new (void)
 {

@@ -4,6 +4,8 @@
  */
 #pragma once
 
+#include "mist-controller.h"
+
 #include <adwaita.h>
 
 G_BEGIN_DECLS
@@ -12,5 +14,7 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE (MistApplication, mist_application, MIST, APPLICATION, AdwApplication)
 
 MistApplication *mist_application_new (void);
+/* The controller is created when the application starts up (registers). */
+MistController *mist_application_get_controller (MistApplication *self);
 
 G_END_DECLS

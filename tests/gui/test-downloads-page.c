@@ -147,6 +147,74 @@ test_move_buttons (Fixture *fixture, gconstpointer data)
   g_assert_null (fixture->action);
 }
 
+static GtkEventController *
+row_controller (MistDownloadRow *row, GType type)
+{
+  g_autoptr (GListModel) controllers = gtk_widget_observe_controllers (GTK_WIDGET (row));
+
+  for (guint i = 0; i < g_list_model_get_n_items (controllers); i++)
+    {
+      g_autoptr (GtkEventController) controller = g_list_model_get_item (controllers, i);
+
+      if (G_TYPE_CHECK_INSTANCE_TYPE (controller, type))
+        return controller; /* owned by the row */
+    }
+  return NULL;
+}
+
+/* Starts a drag on the row at from, as GtkDragSource does when the pointer moves, and
+ * drops what it carries on the row at to, as GtkDropTarget does on release. */
+static gboolean
+drag_row (Fixture *fixture, guint from, guint to)
+{
+  GtkEventController *source = row_controller (row_at (fixture, from), GTK_TYPE_DRAG_SOURCE);
+  GtkEventController *target = row_controller (row_at (fixture, to), GTK_TYPE_DROP_TARGET);
+  g_autoptr (GdkContentProvider) content = NULL;
+  g_auto (GValue) value = G_VALUE_INIT;
+  g_autoptr (GError) error = NULL;
+  gboolean accepted = FALSE;
+
+  g_assert_nonnull (source);
+  g_assert_nonnull (target);
+  g_assert_true (gtk_drag_source_get_actions (GTK_DRAG_SOURCE (source)) & GDK_ACTION_MOVE);
+  g_signal_emit_by_name (source, "prepare", 10.0, 10.0, &content);
+  g_assert_nonnull (content);
+
+  g_value_init (&value, MIST_TYPE_DOWNLOAD_ITEM);
+  g_assert_true (gdk_content_provider_get_value (content, &value, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_value_get_object (&value) == mist_download_row_get_item (row_at (fixture, from)));
+  g_signal_emit_by_name (target, "drop", &value, 10.0, 10.0, &accepted);
+  return accepted;
+}
+
+static void
+test_drag_and_drop_reorders (Fixture *fixture, gconstpointer data)
+{
+  MistDownloadItem *first;
+  MistDownloadItem *third;
+
+  first = add_job (fixture, 0, NULL, "1.1", MIST_DOWNLOAD_STATE_DOWNLOADING);
+  add_job (fixture, 1, NULL, "1.1", MIST_DOWNLOAD_STATE_QUEUED);
+  third = add_job (fixture, 2, NULL, "1.1", MIST_DOWNLOAD_STATE_QUEUED);
+
+  /* The last job dropped on the first takes its place. */
+  g_assert_true (drag_row (fixture, 2, 0));
+  g_assert_cmpstr (fixture->action, ==, "move");
+  g_assert_true (fixture->action_job == third);
+  g_assert_cmpuint (fixture->action_position, ==, 0);
+
+  /* And the first dropped on the last goes to the end. */
+  g_assert_true (drag_row (fixture, 0, 2));
+  g_assert_true (fixture->action_job == first);
+  g_assert_cmpuint (fixture->action_position, ==, 2);
+
+  /* A row dropped on itself is no move. */
+  g_clear_pointer (&fixture->action, g_free);
+  g_assert_false (drag_row (fixture, 1, 1));
+  g_assert_null (fixture->action);
+}
+
 static void
 test_cancel_and_failed (Fixture *fixture, gconstpointer data)
 {
@@ -209,6 +277,7 @@ main (int argc, char *argv[])
   ADD ("progress-speed-and-eta", test_progress_speed_and_eta);
   ADD ("pause-and-resume-row", test_pause_and_resume_row);
   ADD ("move-buttons", test_move_buttons);
+  ADD ("drag-and-drop-reorders", test_drag_and_drop_reorders);
   ADD ("cancel-and-failed", test_cancel_and_failed);
   ADD ("pause-all", test_pause_all);
   ADD ("graph-samples-total-speed", test_graph_samples_total_speed);
