@@ -1233,6 +1233,7 @@ describe_frame (PatchReader *reader, guint64 patch_size, GString *text, GError *
       guint32 block_header;
       guint32 block_type;
       guint32 block_size;
+      guint64 block_end;
 
       if (!patch_reader_require (reader, 3, "zstd block header", error))
         return FALSE;
@@ -1249,7 +1250,19 @@ describe_frame (PatchReader *reader, guint64 patch_size, GString *text, GError *
                        patch_reader_position (reader) - 3);
           return FALSE;
         }
-      patch_reader_skip (reader, block_type == 1 ? 1 : block_size);
+      /* Skipping reads nothing, so the block's end is checked against the file size.
+       * Otherwise a truncated patch would be reported as ending past its real end. */
+      block_end = patch_reader_position (reader) + (block_type == 1 ? 1 : block_size);
+      if (block_end > patch_size)
+        {
+          g_set_error (error, MIST_ERROR, MIST_ERROR_INVALID_DATA,
+                       "The patch is truncated: it ends at byte %" G_GUINT64_FORMAT
+                       " inside the zstd block at byte %" G_GUINT64_FORMAT
+                       ", which ends at byte %" G_GUINT64_FORMAT,
+                       patch_size, patch_reader_position (reader) - 3, block_end);
+          return FALSE;
+        }
+      patch_reader_skip (reader, block_end - patch_reader_position (reader));
       blocks++;
     }
 

@@ -815,6 +815,38 @@ test_describe_truncated (Fixture *fixture, gconstpointer data)
   g_assert_error (error, MIST_ERROR, MIST_ERROR_INVALID_DATA);
 }
 
+/* A patch cut inside a block is reported as ending at its real last byte, not where the
+ * block would end. */
+static void
+test_describe_truncated_names_end (Fixture *fixture, gconstpointer data)
+{
+  g_autoptr (GBytes) patch = NULL;
+  gsize size;
+
+  write_edited_pair (fixture, 256 * 1024);
+  g_assert_true (create_patch (fixture->source, fixture->target, fixture->patch, 1, NULL));
+  patch = read_file (fixture->patch);
+  size = g_bytes_get_size (patch);
+
+  for (gsize length = 150; length < size; length += size / 7)
+    {
+      g_autoptr (GError) error = NULL;
+      g_autofree char *text = NULL;
+      g_autofree char *expected = g_strdup_printf ("it ends at byte %" G_GSIZE_FORMAT " ", length);
+      int fd;
+
+      write_file (fixture->patch, g_bytes_get_data (patch, NULL), length);
+      fd = open_read (fixture->patch);
+      text = mist_delta_describe_fd (fd, NULL, &error);
+      close (fd);
+      g_assert_null (text);
+      g_assert_error (error, MIST_ERROR, MIST_ERROR_INVALID_DATA);
+      if (strstr (error->message, expected) == NULL)
+        g_error ("Patch cut to %" G_GSIZE_FORMAT " of %" G_GSIZE_FORMAT " bytes: expected \"%s\" in: %s",
+                 length, size, expected, error->message);
+    }
+}
+
 /* Files over 2 GiB */
 
 /* Writes a sparse file: a 1 MiB block of random bytes seeded by (seed_base + n) every
@@ -942,6 +974,7 @@ main (int argc, char **argv)
   ADD ("/delta/zstd/hostile/unknown-version", test_hostile_unknown_version);
   ADD ("/delta/zstd/describe/container", test_describe_container);
   ADD ("/delta/zstd/describe/truncated", test_describe_truncated);
+  ADD ("/delta/zstd/describe/truncated-names-end", test_describe_truncated_names_end);
   ADD ("/delta/format/dispatch-unknown", test_dispatch_unknown_format);
   g_test_add_func ("/delta/format/names", test_format_names);
 #ifdef MIST_SLOW_TESTS
