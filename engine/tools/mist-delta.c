@@ -18,6 +18,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -201,14 +202,37 @@ open_input (const char *path, const char *role, GError **error)
  * and the copy that create applies for verification. */
 static const char *volatile temporary_paths[2];
 
+/* The running xdelta3 child, or 0. Changed only while SIGINT, SIGTERM and SIGHUP are
+ * blocked, so the handler reads either 0 or a child that it may kill and reap. */
+static volatile pid_t xdelta3_pid;
+
+/* Kills and reaps xdelta3 before removing the temporary files, because a child still
+ * running could create its output file again after the unlink. */
 static void
 remove_temporaries_and_exit (int signal_number)
 {
+  pid_t child = xdelta3_pid;
+
+  if (child > 0)
+    {
+      kill (child, SIGKILL);
+      while (waitpid (child, NULL, 0) < 0 && errno == EINTR)
+        ;
+    }
   for (gsize i = 0; i < G_N_ELEMENTS (temporary_paths); i++)
     if (temporary_paths[i] != NULL)
       unlink (temporary_paths[i]);
   signal (signal_number, SIG_DFL);
   raise (signal_number);
+}
+
+static void
+get_watched_signals (sigset_t *set)
+{
+  sigemptyset (set);
+  sigaddset (set, SIGINT);
+  sigaddset (set, SIGTERM);
+  sigaddset (set, SIGHUP);
 }
 
 static void
@@ -381,6 +405,71 @@ verify_patch (int source_fd, const char *patch_path, int target_fd, GError **err
 
 /* create */
 
+/* GSpawnChildSetupFunc, run in the xdelta3 child between fork and exec. The kernel
+ * kills the child when mist-delta dies, also by SIGKILL, which no handler can catch. */
+static void
+setup_xdelta3_child (gpointer user_data)
+{
+  pid_t parent = GPOINTER_TO_INT (user_data);
+  sigset_t watched;
+
+  prctl (PR_SET_PDEATHSIG, SIGKILL);
+  /* The parent may have died before prctl took effect. */
+  if (getppid () != parent)
+    _exit (127);
+  get_watched_signals (&watched);
+  sigprocmask (SIG_UNBLOCK, &watched, NULL);
+}
+
+/* Runs xdelta3 with argv and returns its standard error in output and its wait status.
+ * A signal that stops mist-delta meanwhile stops xdelta3 too. */
+static gboolean
+run_xdelta3 (const char *const *argv, char **output, int *wait_status, GError **error)
+{
+  g_autoptr (GString) text = g_string_new (NULL);
+  sigset_t watched;
+  sigset_t previous;
+  siginfo_t exited;
+  GPid pid;
+  int stderr_fd;
+  char buffer[4096];
+  gssize count;
+  gboolean spawned;
+
+  get_watched_signals (&watched);
+  sigprocmask (SIG_BLOCK, &watched, &previous);
+  spawned = g_spawn_async_with_pipes (NULL, (char **) argv, NULL,
+                                      G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDOUT_TO_DEV_NULL,
+                                      setup_xdelta3_child, GINT_TO_POINTER (getpid ()), &pid,
+                                      NULL, NULL, &stderr_fd, error);
+  if (spawned)
+    xdelta3_pid = pid;
+  sigprocmask (SIG_SETMASK, &previous, NULL);
+  if (!spawned)
+    return FALSE;
+
+  while ((count = read (stderr_fd, buffer, sizeof buffer)) != 0)
+    {
+      if (count > 0)
+        g_string_append_len (text, buffer, count);
+      else if (errno != EINTR)
+        break;
+    }
+  close (stderr_fd);
+
+  /* WNOWAIT leaves the child a zombie, so its pid cannot be reused while the handler
+   * may still kill it. It is reaped once signals are blocked and xdelta3_pid is 0. */
+  while (waitid (P_PID, pid, &exited, WEXITED | WNOWAIT) < 0 && errno == EINTR)
+    ;
+  sigprocmask (SIG_BLOCK, &watched, &previous);
+  xdelta3_pid = 0;
+  while (waitpid (pid, wait_status, 0) < 0 && errno == EINTR)
+    ;
+  sigprocmask (SIG_SETMASK, &previous, NULL);
+  *output = g_string_free (g_steal_pointer (&text), FALSE);
+  return TRUE;
+}
+
 static gboolean
 create_with_xdelta3 (const char *source_path,
                      const char *target_path,
@@ -413,8 +502,7 @@ create_with_xdelta3 (const char *source_path,
     const char *argv[] = { xdelta3, "-e", "-f", level_arg, "-B", window_arg, "-s", source_path,
                            target_path, patch->temporary_path, NULL };
 
-    if (!g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, NULL,
-                       &output, &status, error))
+    if (!run_xdelta3 (argv, &output, &status, error))
       return FALSE;
   }
   if (!g_spawn_check_wait_status (status, NULL))

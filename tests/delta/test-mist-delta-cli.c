@@ -8,6 +8,8 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -591,6 +593,114 @@ test_interrupted_create_leaves_nothing (Fixture *fixture, gconstpointer data)
   assert_folder_contains (fixture, "new.bin old.bin");
 }
 
+/* Returns the pid of a child of parent whose command name is name, or 0. */
+static GPid
+find_child (GPid parent, const char *name)
+{
+  g_autoptr (GDir) proc = g_dir_open ("/proc", 0, NULL);
+  const char *entry;
+
+  g_assert_nonnull (proc);
+  while ((entry = g_dir_read_name (proc)) != NULL)
+    {
+      g_autofree char *stat_path = g_build_filename ("/proc", entry, "stat", NULL);
+      g_autofree char *contents = NULL;
+      g_autofree char *expected = g_strdup_printf ("(%s) ", name);
+      const char *after_name;
+      char state;
+      int parent_pid;
+
+      if (!g_ascii_isdigit (entry[0]) || !g_file_get_contents (stat_path, &contents, NULL, NULL))
+        continue;
+      /* The fields after "PID (COMM) " are the state and the parent's pid. */
+      after_name = strstr (contents, expected);
+      if (after_name == NULL
+          || sscanf (after_name + strlen (expected), "%c %d", &state, &parent_pid) != 2)
+        continue;
+      if (parent_pid == parent)
+        return atoi (entry);
+    }
+  return 0;
+}
+
+/* Waits up to timeout_ms for a child of this process to exit. Returns TRUE once it is gone. */
+static gboolean
+wait_for_exit (GPid pid, guint timeout_ms)
+{
+  for (guint waited = 0; waited <= timeout_ms; waited += 20)
+    {
+      pid_t result = waitpid (pid, NULL, WNOHANG);
+
+      if (result == pid || (result < 0 && errno == ECHILD))
+        return TRUE;
+      g_usleep (20 * 1000);
+    }
+  return FALSE;
+}
+
+/* A signal to mist-delta alone also stops the xdelta3 it runs, and no temporary file
+ * is left. The target is a FIFO kept open without data, so xdelta3 blocks until it is
+ * killed. */
+static void
+test_signal_stops_xdelta3 (Fixture *fixture, gconstpointer data)
+{
+  const int signals[] = { SIGTERM, SIGINT, SIGHUP };
+  const char *argv[] = { tool_path, "create", "--format", "vcdiff", fixture->source,
+                         fixture->target, fixture->patch, NULL };
+  g_autofree char *xdelta3_path = g_find_program_in_path ("xdelta3");
+
+  if (xdelta3_path == NULL)
+    {
+      g_test_skip ("xdelta3 is not installed (Debian package xdelta3)");
+      return;
+    }
+  /* Orphaned grandchildren come to this process, so a surviving xdelta3 can be seen
+   * and reaped here. */
+  g_assert_cmpint (prctl (PR_SET_CHILD_SUBREAPER, 1), ==, 0);
+
+  for (gsize i = 0; i < G_N_ELEMENTS (signals); i++)
+    {
+      g_autoptr (GError) error = NULL;
+      GPid pid;
+      GPid xdelta3 = 0;
+      int fifo;
+      int status;
+
+      g_unlink (fixture->target);
+      g_assert_cmpint (mkfifo (fixture->target, 0644), ==, 0);
+      /* O_RDWR does not wait for a reader and keeps the FIFO from reporting its end. */
+      fifo = open (fixture->target, O_RDWR | O_CLOEXEC);
+      g_assert_cmpint (fifo, >=, 0);
+      g_assert_cmpint (write (fifo, "partial", 7), ==, 7);
+
+      g_spawn_async (NULL, (char **) argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL, &pid,
+                     &error);
+      g_assert_no_error (error);
+      for (guint waited = 0; xdelta3 == 0 && waited < 10000; waited += 20)
+        {
+          g_usleep (20 * 1000);
+          xdelta3 = find_child (pid, "xdelta3");
+        }
+      g_assert_cmpint (xdelta3, !=, 0);
+
+      kill (pid, signals[i]);
+      g_assert_cmpint (waitpid (pid, &status, 0), ==, pid);
+      g_spawn_close_pid (pid);
+      g_assert_true (WIFSIGNALED (status));
+      g_assert_cmpint (WTERMSIG (status), ==, signals[i]);
+
+      if (!wait_for_exit (xdelta3, 5000))
+        {
+          kill (xdelta3, SIGKILL);
+          waitpid (xdelta3, NULL, 0);
+          g_error ("xdelta3 (pid %d) still runs after mist-delta died of signal %d", xdelta3,
+                   signals[i]);
+        }
+      close (fifo);
+      assert_folder_contains (fixture, "new.bin old.bin");
+    }
+}
+
 /* Progress goes to a terminal only. */
 static void
 test_progress_on_terminal_only (Fixture *fixture, gconstpointer data)
@@ -666,6 +776,7 @@ main (int argc, char **argv)
   ADD ("/delta/cli/error/xdelta3-missing", test_error_xdelta3_missing);
   ADD ("/delta/cli/error/keeps-existing-output", test_error_keeps_existing_output);
   ADD ("/delta/cli/interrupted-create", test_interrupted_create_leaves_nothing);
+  ADD ("/delta/cli/vcdiff/signal-stops-xdelta3", test_signal_stops_xdelta3);
   ADD ("/delta/cli/progress-on-terminal", test_progress_on_terminal_only);
 
 #undef ADD
