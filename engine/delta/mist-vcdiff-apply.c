@@ -7,6 +7,8 @@
  */
 #include "mist-vcdiff-private.h"
 
+#include "mist-mapped-guard-private.h"
+
 #include <errno.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -531,6 +533,45 @@ execute_window (MistVcdiffApplier *applier,
   return TRUE;
 }
 
+typedef struct
+{
+  MistVcdiffApplier *applier;
+  const MistVcdiffWindow *window;
+  const Segment *segment;
+  GError **error;
+  gboolean ok;
+} ExecuteCall;
+
+/* MistMappedFunc. execute_window allocates only for an error, after its last read. */
+static void
+execute_window_call (gpointer data)
+{
+  ExecuteCall *call = data;
+
+  call->ok = execute_window (call->applier, call->window, call->segment, call->error);
+}
+
+/* Runs execute_window, guarded against a source file truncated while it is mapped. */
+static gboolean
+execute_window_guarded (MistVcdiffApplier *applier,
+                        const MistVcdiffWindow *window,
+                        const Segment *segment,
+                        GError **error)
+{
+  ExecuteCall call = { applier, window, segment, error, FALSE };
+
+  if (segment->map == NULL)
+    return execute_window (applier, window, segment, error);
+  if (!mist_mapped_guard_run (applier->source_map, applier->source_size, execute_window_call,
+                              &call))
+    {
+      mist_mapped_set_truncated_error (error, applier->source_fd, "source", applier->source_size);
+      g_prefix_error (error, "VCDIFF window %" G_GUINT64_FORMAT ": ", window->number);
+      return FALSE;
+    }
+  return call.ok;
+}
+
 gboolean
 mist_vcdiff_applier_apply_window (MistVcdiffApplier *applier,
                                   const MistVcdiffWindow *window,
@@ -548,7 +589,7 @@ mist_vcdiff_applier_apply_window (MistVcdiffApplier *applier,
     return FALSE;
 
   applier->target = mist_vcdiff_output_begin (applier->output, window->target_length);
-  if (!execute_window (applier, window, &segment, error))
+  if (!execute_window_guarded (applier, window, &segment, error))
     {
       mist_vcdiff_output_abandon (applier->output);
       return FALSE;

@@ -19,6 +19,7 @@
 #include "mist-delta.h"
 #include "mist-error.h"
 #include "mist-hash.h"
+#include "mist-mapped-guard-private.h"
 #include "mist-zstd-patch-private.h"
 
 #include <errno.h>
@@ -49,6 +50,7 @@ typedef struct
 {
   const guint8 *data;
   guint64 size;
+  int fd; /* not owned, for the size in a truncation error */
 } MappedFile;
 
 static void
@@ -103,6 +105,7 @@ map_regular_file (int fd, const char *role, MappedFile *file, GError **error)
   void *data;
 
   file->data = NULL;
+  file->fd = fd;
   if (!get_regular_file_size (fd, role, &file->size, error))
     return FALSE;
   if (file->size == 0)
@@ -216,6 +219,51 @@ format_digest (const guint8 digest[MIST_SHA256_DIGEST_SIZE])
   return g_string_free (hex, FALSE);
 }
 
+/* Guarded reads of the mapped source (mist-mapped-guard-private.h). A fault stops zstd
+ * or nettle at a read of the source, never inside an allocation, and what they have
+ * allocated stays reachable from their context, which is freed as usual. */
+
+typedef struct
+{
+  ZSTD_CCtx *cctx;
+  ZSTD_DCtx *dctx;
+  ZSTD_outBuffer *out;
+  ZSTD_inBuffer *in;
+  ZSTD_EndDirective mode;
+  size_t result;
+} StreamCall;
+
+static void
+compress_call (gpointer data)
+{
+  StreamCall *call = data;
+
+  call->result = ZSTD_compressStream2 (call->cctx, call->out, call->in, call->mode);
+}
+
+static void
+decompress_call (gpointer data)
+{
+  StreamCall *call = data;
+
+  call->result = ZSTD_decompressStream (call->dctx, call->out, call->in);
+}
+
+typedef struct
+{
+  MistSha256 *hash;
+  const guint8 *data;
+  gsize length;
+} HashCall;
+
+static void
+hash_call (gpointer data)
+{
+  HashCall *call = data;
+
+  mist_sha256_update (call->hash, call->data, call->length);
+}
+
 /* Segments: which part of the source each part of the target is compressed against. */
 
 typedef struct
@@ -270,6 +318,7 @@ count_segments (guint64 target_size)
 typedef struct
 {
   ZSTD_CCtx *cctx;
+  const MappedFile *source;
   int target_fd;
   int patch_fd;
   guint8 *input;
@@ -348,8 +397,17 @@ encoder_write_frame (Encoder *encoder, const Segment *segment, GError **error)
       while (!finished)
         {
           ZSTD_outBuffer out = { encoder->output, encoder->output_size, 0 };
-          size_t left = ZSTD_compressStream2 (encoder->cctx, &out, &in, mode);
+          StreamCall call = { encoder->cctx, NULL, &out, &in, mode, 0 };
+          size_t left;
 
+          if (!mist_mapped_guard_run (encoder->source->data, encoder->source->size,
+                                      compress_call, &call))
+            {
+              mist_mapped_set_truncated_error (error, encoder->source->fd, "source",
+                                               encoder->source->size);
+              return FALSE;
+            }
+          left = call.result;
           if (!check_zstd (left, "zstd compression failed", error))
             return FALSE;
           if (!write_all (encoder->patch_fd, encoder->output, out.pos, error))
@@ -383,14 +441,19 @@ write_container_header (guint8 header[MIST_ZSTD_PATCH_HEADER_SIZE],
   put_le32 (header + 68, 0);
 }
 
-static void
-hash_mapped (const MappedFile *file, guint8 digest[MIST_SHA256_DIGEST_SIZE])
+static gboolean
+hash_mapped (const MappedFile *file, guint8 digest[MIST_SHA256_DIGEST_SIZE], GError **error)
 {
   g_autoptr (MistSha256) hash = mist_sha256_new ();
+  HashCall call = { hash, file->data, file->size };
 
-  if (file->size > 0)
-    mist_sha256_update (hash, file->data, file->size);
+  if (file->size > 0 && !mist_mapped_guard_run (file->data, file->size, hash_call, &call))
+    {
+      mist_mapped_set_truncated_error (error, file->fd, "source", file->size);
+      return FALSE;
+    }
   mist_sha256_finish (hash, digest);
+  return TRUE;
 }
 
 gboolean
@@ -403,7 +466,7 @@ mist_zstd_patch_create_fd (int source_fd,
                            GCancellable *cancellable,
                            GError **error)
 {
-  g_auto (MappedFile) source = { NULL, 0 };
+  g_auto (MappedFile) source = { NULL, 0, -1 };
   guint64 target_size = 0;
   g_autofree guint8 *input = NULL;
   g_autofree guint8 *output = NULL;
@@ -433,7 +496,8 @@ mist_zstd_patch_create_fd (int source_fd,
       return FALSE;
     }
 
-  hash_mapped (&source, digest);
+  if (!hash_mapped (&source, digest, error))
+    return FALSE;
   segment_count = count_segments (target_size);
   write_container_header (header, source.size, target_size, digest, (guint32) segment_count);
   if (!write_all (patch_fd, header, sizeof header, error))
@@ -443,6 +507,7 @@ mist_zstd_patch_create_fd (int source_fd,
   encoder.output_size = ZSTD_CStreamOutSize ();
   output = g_malloc (encoder.output_size);
   encoder.cctx = ZSTD_createCCtx ();
+  encoder.source = &source;
   encoder.target_fd = target_fd;
   encoder.patch_fd = patch_fd;
   encoder.input = input;
@@ -766,12 +831,14 @@ enum
   SOURCE_CHECK_MATCH,
   SOURCE_CHECK_MISMATCH,
   SOURCE_CHECK_STOPPED,
+  SOURCE_CHECK_TRUNCATED,
 };
 
 typedef struct
 {
   const guint8 *data;
   guint64 size;
+  int fd;
   guint8 expected[MIST_SHA256_DIGEST_SIZE];
   guint8 actual[MIST_SHA256_DIGEST_SIZE];
   gint state; /* atomic, SOURCE_CHECK_* */
@@ -792,8 +859,14 @@ source_check_run (gpointer data)
           g_atomic_int_set (&check->state, SOURCE_CHECK_STOPPED);
           return NULL;
         }
-      mist_sha256_update (hash, check->data + offset, (gsize) MIN (HASH_CHUNK_SIZE,
-                                                                   check->size - offset));
+      HashCall call = { hash, check->data + offset, (gsize) MIN (HASH_CHUNK_SIZE,
+                                                                 check->size - offset) };
+
+      if (!mist_mapped_guard_run (check->data, check->size, hash_call, &call))
+        {
+          g_atomic_int_set (&check->state, SOURCE_CHECK_TRUNCATED);
+          return NULL;
+        }
     }
 
   mist_sha256_finish (hash, check->actual);
@@ -809,6 +882,7 @@ source_check_start (SourceCheck *check, const MappedFile *source, const guint8 *
 {
   check->data = source->data;
   check->size = source->size;
+  check->fd = source->fd;
   memcpy (check->expected, expected, MIST_SHA256_DIGEST_SIZE);
   check->state = SOURCE_CHECK_RUNNING;
   check->stop = FALSE;
@@ -820,7 +894,9 @@ source_check_start (SourceCheck *check, const MappedFile *source, const guint8 *
 static gboolean
 source_check_failed (SourceCheck *check)
 {
-  return g_atomic_int_get (&check->state) == SOURCE_CHECK_MISMATCH;
+  int state = g_atomic_int_get (&check->state);
+
+  return state == SOURCE_CHECK_MISMATCH || state == SOURCE_CHECK_TRUNCATED;
 }
 
 /* Waits for the hash (or stops it first) and returns the final SOURCE_CHECK_* state. */
@@ -837,6 +913,11 @@ source_check_finish (SourceCheck *check, gboolean stop)
 static void
 set_wrong_source_error (GError **error, const SourceCheck *check)
 {
+  if (g_atomic_int_get (&check->state) == SOURCE_CHECK_TRUNCATED)
+    {
+      mist_mapped_set_truncated_error (error, check->fd, "source", check->size);
+      return;
+    }
   g_autofree char *expected = format_digest (check->expected);
   g_autofree char *actual = format_digest (check->actual);
 
@@ -851,6 +932,7 @@ set_wrong_source_error (GError **error, const SourceCheck *check)
 typedef struct
 {
   ZSTD_DCtx *dctx;
+  const MappedFile *source;
   PatchReader *reader;
   int output_fd;
   guint8 *output;
@@ -920,6 +1002,7 @@ decoder_run_frame (Decoder *decoder,
     {
       ZSTD_outBuffer out = { decoder->output, decoder->output_size, 0 };
       ZSTD_inBuffer in;
+      StreamCall call;
       size_t result;
 
       if (g_cancellable_set_error_if_cancelled (decoder->cancellable, error))
@@ -933,7 +1016,15 @@ decoder_run_frame (Decoder *decoder,
         return FALSE;
 
       in = (ZSTD_inBuffer) { reader->buffer + reader->start, patch_reader_available (reader), 0 };
-      result = ZSTD_decompressStream (decoder->dctx, &out, &in);
+      call = (StreamCall) { NULL, decoder->dctx, &out, &in, ZSTD_e_continue, 0 };
+      if (!mist_mapped_guard_run (decoder->source->data, decoder->source->size, decompress_call,
+                                  &call))
+        {
+          mist_mapped_set_truncated_error (error, decoder->source->fd, "source",
+                                           decoder->source->size);
+          return FALSE;
+        }
+      result = call.result;
       reader->start += in.pos;
       if (ZSTD_isError (result))
         {
@@ -1087,7 +1178,8 @@ apply_container (Decoder *decoder, const MappedFile *source, GError **error)
   state = source_check_finish (&check, !ok && (!decoder->frame_failed
                                                || g_error_matches (local_error, G_IO_ERROR,
                                                                    G_IO_ERROR_CANCELLED)));
-  if (state == SOURCE_CHECK_MISMATCH && (ok || decoder->frame_failed))
+  if ((state == SOURCE_CHECK_MISMATCH || state == SOURCE_CHECK_TRUNCATED)
+      && (ok || decoder->frame_failed))
     {
       set_wrong_source_error (error, &check);
       return FALSE;
@@ -1157,7 +1249,7 @@ mist_zstd_patch_apply_fd (int source_fd,
                           GCancellable *cancellable,
                           GError **error)
 {
-  g_auto (MappedFile) source = { NULL, 0 };
+  g_auto (MappedFile) source = { NULL, 0, -1 };
   g_auto (PatchReader) reader = { 0 };
   g_autofree guint8 *output = NULL;
   Decoder decoder = { 0 };
@@ -1173,6 +1265,7 @@ mist_zstd_patch_apply_fd (int source_fd,
   decoder.output_size = 8 * ZSTD_DStreamOutSize ();
   output = g_malloc (decoder.output_size);
   decoder.dctx = ZSTD_createDCtx ();
+  decoder.source = &source;
   decoder.reader = &reader;
   decoder.output_fd = output_fd;
   decoder.output = output;

@@ -575,7 +575,7 @@ run_create (int argc, char **argv)
                                       &progress, NULL, &error);
       progress_finish (&progress);
       if (!ok)
-        g_prefix_error (&error, "Creating %s failed: ", argv[3]);
+        g_prefix_error (&error, "Creating %s from %s and %s failed: ", argv[3], argv[1], argv[2]);
     }
   else
     ok = create_with_xdelta3 (argv[1], argv[2], &patch, level, &exit_code, &error);

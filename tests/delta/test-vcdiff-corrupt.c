@@ -613,6 +613,59 @@ test_output_device_full (void)
   test_dir_remove (dir);
 }
 
+/* MistDeltaProgressFunc: truncates the file behind the path in user_data to 0 bytes. */
+static void
+truncate_on_progress (guint64 done, guint64 total, gpointer user_data)
+{
+  g_assert_cmpint (truncate (user_data, 0), ==, 0);
+}
+
+/* A source truncated while the patch reads it through its mapping is an error naming
+ * the source, not a SIGBUS. */
+static void
+test_source_truncated_meanwhile (void)
+{
+  g_autoptr (GByteArray) patch = g_byte_array_new ();
+  g_autoptr (GError) error = NULL;
+  g_autofree char *dir = test_dir_new ();
+  g_autofree char *source_path = g_build_filename (dir, "source", NULL);
+  g_autofree char *patch_path = g_build_filename (dir, "patch", NULL);
+  g_autofree char *output_path = g_build_filename (dir, "output", NULL);
+  g_autofree guint8 *source = g_malloc (1024 * 1024);
+  TestWindow *first = test_window_new (MIST_VCD_SOURCE, 4096, 0);
+  TestWindow *second = test_window_new (MIST_VCD_SOURCE, 4096, 512 * 1024);
+  int source_fd;
+  int patch_fd;
+  int output_fd;
+
+  test_fill_random (source, 1024 * 1024, 7);
+  test_write_file (source_path, source, 1024 * 1024);
+  test_vcdiff_append_header (patch, 0, 0, NULL);
+  test_window_copy (first, 0, 4096, 0);
+  test_window_finish (first, patch, NULL);
+  test_window_copy (second, 0, 4096, 0);
+  test_window_finish (second, patch, NULL);
+  test_write_file (patch_path, patch->data, patch->len);
+
+  source_fd = open (source_path, O_RDONLY | O_CLOEXEC);
+  patch_fd = open (patch_path, O_RDONLY | O_CLOEXEC);
+  output_fd = open (output_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  g_assert_cmpint (source_fd, >=, 0);
+  g_assert_cmpint (patch_fd, >=, 0);
+  g_assert_cmpint (output_fd, >=, 0);
+
+  /* The source is cut after the first window, before the second copies from it. */
+  g_assert_false (mist_vcdiff_apply_fd (source_fd, patch_fd, output_fd, truncate_on_progress,
+                                        source_path, NULL, &error));
+  g_assert_error (error, MIST_ERROR, MIST_ERROR_WRONG_SOURCE);
+  g_assert_nonnull (strstr (error->message, "window 1"));
+  g_assert_nonnull (strstr (error->message, "source file shrank from 1048576 to 0 bytes"));
+  close (source_fd);
+  close (patch_fd);
+  close (output_fd);
+  test_dir_remove (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -626,6 +679,8 @@ main (int argc, char **argv)
   g_test_add_func ("/engine/vcdiff/corrupt/copy-outside-window", test_copy_outside_window);
   g_test_add_func ("/engine/vcdiff/corrupt/malformed-fields", test_malformed_fields);
   g_test_add_func ("/engine/vcdiff/corrupt/output-device-full", test_output_device_full);
+  g_test_add_func ("/engine/vcdiff/corrupt/source-truncated-meanwhile",
+                   test_source_truncated_meanwhile);
 
   return g_test_run ();
 }

@@ -815,6 +815,65 @@ test_describe_truncated (Fixture *fixture, gconstpointer data)
   g_assert_error (error, MIST_ERROR, MIST_ERROR_INVALID_DATA);
 }
 
+/* MistDeltaProgressFunc: truncates the file behind the path in user_data to 0 bytes. */
+static void
+truncate_on_progress (guint64 done, guint64 total, gpointer user_data)
+{
+  g_assert_cmpint (truncate (user_data, 0), ==, 0);
+}
+
+static void
+assert_source_shrank (const GError *error)
+{
+  g_assert_error (error, MIST_ERROR, MIST_ERROR_WRONG_SOURCE);
+  if (strstr (error->message, "source file shrank from 8388608 to 0 bytes") == NULL)
+    g_error ("Expected the source's sizes in the error: %s", error->message);
+}
+
+/* A source truncated while it is mapped is an error naming the source, not a SIGBUS.
+ * The first progress report cuts it while most of the target is still to come. */
+static void
+test_source_truncated_apply (Fixture *fixture, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  int source_fd;
+  int patch_fd;
+  int output_fd;
+
+  write_edited_pair (fixture, 8 * MIB);
+  g_assert_true (create_patch (fixture->source, fixture->target, fixture->patch,
+                               MIST_ZSTD_LEVEL_FAST, NULL));
+  source_fd = open_read (fixture->source);
+  patch_fd = open_read (fixture->patch);
+  output_fd = open_write (fixture->output);
+  g_assert_false (mist_zstd_patch_apply_fd (source_fd, patch_fd, output_fd, truncate_on_progress,
+                                            fixture->source, NULL, &error));
+  assert_source_shrank (error);
+  close (source_fd);
+  close (patch_fd);
+  close (output_fd);
+}
+
+static void
+test_source_truncated_create (Fixture *fixture, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  int source_fd;
+  int target_fd;
+  int patch_fd;
+
+  write_edited_pair (fixture, 8 * MIB);
+  source_fd = open_read (fixture->source);
+  target_fd = open_read (fixture->target);
+  patch_fd = open_write (fixture->patch);
+  g_assert_false (mist_zstd_patch_create_fd (source_fd, target_fd, patch_fd, MIST_ZSTD_LEVEL_FAST,
+                                             truncate_on_progress, fixture->source, NULL, &error));
+  assert_source_shrank (error);
+  close (source_fd);
+  close (target_fd);
+  close (patch_fd);
+}
+
 /* A patch cut inside a block is reported as ending at its real last byte, not where the
  * block would end. */
 static void
@@ -975,6 +1034,8 @@ main (int argc, char **argv)
   ADD ("/delta/zstd/describe/container", test_describe_container);
   ADD ("/delta/zstd/describe/truncated", test_describe_truncated);
   ADD ("/delta/zstd/describe/truncated-names-end", test_describe_truncated_names_end);
+  ADD ("/delta/zstd/source-truncated/apply", test_source_truncated_apply);
+  ADD ("/delta/zstd/source-truncated/create", test_source_truncated_create);
   ADD ("/delta/format/dispatch-unknown", test_dispatch_unknown_format);
   g_test_add_func ("/delta/format/names", test_format_names);
 #ifdef MIST_SLOW_TESTS
