@@ -227,12 +227,6 @@ rebuild_job_view (MistQueue *self)
     g_ptr_array_add (self->jobs, ((Entry *) g_ptr_array_index (self->entries, i))->job);
 }
 
-static char *
-job_meta_key (gint64 id)
-{
-  return g_strdup_printf ("job/%" G_GINT64_FORMAT, id);
-}
-
 static void
 on_job_progress (GObject *object, GParamSpec *pspec, gpointer data)
 {
@@ -326,7 +320,6 @@ static void
 queue_remove (MistQueue *self, Entry *entry)
 {
   g_autoptr (MistJob) job = g_object_ref (entry->job);
-  g_autofree char *key = job_meta_key (mist_job_get_id (job));
   guint index = 0;
 
   free_job_objects (self, entry);
@@ -334,7 +327,6 @@ queue_remove (MistQueue *self, Entry *entry)
   /* NOTE: the state database has no asynchronous remove or move; these calls (here and
    * in mist_queue_move) wait briefly for its worker thread on the caller's thread. */
   mist_state_db_queue_remove (self->context.db, mist_job_get_id (job), NULL);
-  mist_state_db_catalog_put_async (self->context.db, key, "null", 0, NULL, NULL, NULL);
   if (find_entry (self, job, &index) != NULL)
     g_ptr_array_remove_index (self->entries, index);
   rebuild_job_view (self);
@@ -726,21 +718,6 @@ loaded_job_free (gpointer data)
   g_free (loaded);
 }
 
-static char *
-read_install_path (MistStateDb *db, gint64 id)
-{
-  g_autofree char *key = job_meta_key (id);
-  g_autoptr (MistCatalogEntry) meta = mist_state_db_catalog_get (db, key, NULL);
-  g_autoptr (JsonNode) node = NULL;
-  JsonObject *object;
-
-  if (meta == NULL || (node = json_from_string (meta->json, NULL)) == NULL ||
-      !JSON_NODE_HOLDS_OBJECT (node))
-    return NULL;
-  object = json_node_get_object (node);
-  return g_strdup (json_object_get_string_member_with_default (object, "install_path", NULL));
-}
-
 static void
 load_in_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
 {
@@ -768,7 +745,7 @@ load_in_thread (GTask *task, gpointer source, gpointer data, GCancellable *cance
         }
       job = g_new0 (LoadedJob, 1);
       job->record = mist_queue_job_copy (record);
-      job->install_path = read_install_path (self->context.db, record->id);
+      job->install_path = g_strdup (record->install_path);
       if (job->install_path == NULL)
         job->install_path = g_build_filename (self->games_dir, record->game_id, NULL);
       g_ptr_array_add (loaded, job);
@@ -845,10 +822,6 @@ add_in_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancel
   MistQueue *self = source;
   AddRequest *request = data;
   g_autoptr (MistInstalledGame) installed = NULL;
-  g_autoptr (JsonBuilder) builder = json_builder_new ();
-  g_autoptr (JsonNode) meta = NULL;
-  g_autofree char *meta_json = NULL;
-  g_autofree char *key = NULL;
   GError *error = NULL;
 
   installed = mist_state_db_get_installed (self->context.db, request->game_id, &error);
@@ -876,19 +849,8 @@ add_in_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancel
 
   request->record = mist_queue_job_new (request->game_id, request->kind,
                                         request->target_ordinal);
+  request->record->install_path = g_strdup (request->install_path);
   if (mist_state_db_queue_add (self->context.db, request->record, &error) <= 0)
-    goto failed;
-
-  /* NOTE: the queue table has no column for the install folder, so it is kept in the
-   * catalog cache table under "job/<id>". */
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "install_path");
-  json_builder_add_string_value (builder, request->install_path);
-  json_builder_end_object (builder);
-  meta = json_builder_get_root (builder);
-  meta_json = json_to_string (meta, FALSE);
-  key = job_meta_key (request->record->id);
-  if (!mist_state_db_catalog_put (self->context.db, key, meta_json, 0, &error))
     goto failed;
 
   g_task_return_boolean (task, TRUE);

@@ -92,6 +92,13 @@ static const char *const migrations[] = {
   "  started_at INTEGER NOT NULL,"
   "  ended_at INTEGER NOT NULL DEFAULT 0);"
   "CREATE INDEX play_sessions_by_game ON play_sessions (game_id, started_at);",
+  /* Version 1 kept a job's install folder in catalog_cache as {"install_path": ...} under
+   * the key "job/<id>"; the folder moves into its own column. */
+  "ALTER TABLE queue_jobs ADD COLUMN install_path TEXT;"
+  "UPDATE queue_jobs SET install_path ="
+  "  (SELECT json_extract (json, '$.install_path') FROM catalog_cache"
+  "   WHERE key = 'job/' || queue_jobs.id);"
+  "DELETE FROM catalog_cache WHERE key GLOB 'job/[0-9]*';",
 };
 
 G_STATIC_ASSERT (G_N_ELEMENTS (migrations) == MIST_STATE_DB_SCHEMA_VERSION);

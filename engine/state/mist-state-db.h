@@ -18,7 +18,7 @@
 
 G_BEGIN_DECLS
 
-#define MIST_STATE_DB_SCHEMA_VERSION 1
+#define MIST_STATE_DB_SCHEMA_VERSION 2
 
 typedef struct _MistStateDb MistStateDb;
 
@@ -61,6 +61,7 @@ typedef struct
   char *error_message; /* NULL unless state is FAILED */
   gint64 created_at;
   gint64 updated_at;
+  char *install_path;  /* absolute; NULL leaves the folder to the queue's default */
 } MistQueueJob;
 
 MistQueueJob *mist_queue_job_new (const char *game_id, MistJobKind kind, gint64 target_ordinal);

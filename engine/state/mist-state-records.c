@@ -114,6 +114,7 @@ mist_queue_job_copy (const MistQueueJob *job)
 
   copy->game_id = g_strdup (job->game_id);
   copy->error_message = g_strdup (job->error_message);
+  copy->install_path = g_strdup (job->install_path);
   return copy;
 }
 
@@ -124,6 +125,7 @@ mist_queue_job_free (MistQueueJob *job)
     return;
   g_free (job->game_id);
   g_free (job->error_message);
+  g_free (job->install_path);
   g_free (job);
 }
 
@@ -208,7 +210,7 @@ mist_play_session_free (MistPlaySession *session)
 
 #define JOB_COLUMNS                                                                                \
   "id, game_id, kind, target_ordinal, state, position, bytes_done, bytes_total, error_message, " \
-  "created_at, updated_at"
+  "created_at, updated_at, install_path"
 
 static MistQueueJob *
 job_from_row (sqlite3_stmt *statement)
@@ -228,6 +230,7 @@ job_from_row (sqlite3_stmt *statement)
   job->error_message = state_column_text (statement, 8);
   job->created_at = sqlite3_column_int64 (statement, 9);
   job->updated_at = sqlite3_column_int64 (statement, 10);
+  job->install_path = state_column_text (statement, 11);
   return job;
 }
 
@@ -237,8 +240,8 @@ op_queue_add (sqlite3 *handle, StateOpArgs *args, GError **error)
   MistQueueJob *job = args->record;
   g_autoptr (sqlite3_stmt) statement = state_prepare (handle,
     "INSERT INTO queue_jobs (game_id, kind, target_ordinal, state, position, bytes_done, "
-    "bytes_total, error_message, created_at, updated_at) VALUES (?, ?, ?, ?, "
-    "(SELECT IFNULL(MAX(position), -1) + 1 FROM queue_jobs), ?, ?, ?, ?, ?)", error);
+    "bytes_total, error_message, created_at, updated_at, install_path) VALUES (?, ?, ?, ?, "
+    "(SELECT IFNULL(MAX(position), -1) + 1 FROM queue_jobs), ?, ?, ?, ?, ?, ?)", error);
   gint64 now = now_seconds ();
 
   if (statement == NULL)
@@ -252,6 +255,7 @@ op_queue_add (sqlite3 *handle, StateOpArgs *args, GError **error)
   state_bind_text (statement, 7, job->error_message);
   sqlite3_bind_int64 (statement, 8, job->created_at != 0 ? job->created_at : now);
   sqlite3_bind_int64 (statement, 9, now);
+  state_bind_text (statement, 10, job->install_path);
   if (!state_step_done (handle, statement, "add a download job", error))
     return NULL;
   return new_int64 (sqlite3_last_insert_rowid (handle));

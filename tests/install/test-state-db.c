@@ -121,6 +121,64 @@ test_state_queue_order (Fixture *fixture, gconstpointer data)
   g_assert_error (error, MIST_ERROR, MIST_ERROR_NOT_FOUND);
 }
 
+/* The queue and catalog tables of schema version 1, with a job whose install folder is
+ * kept in the catalog under "job/<id>", as that version did, and a catalog entry of its
+ * own. */
+static const char version_1_database[] =
+  "CREATE TABLE queue_jobs (id INTEGER PRIMARY KEY AUTOINCREMENT, game_id TEXT NOT NULL,"
+  "  kind TEXT NOT NULL, target_ordinal INTEGER NOT NULL, state TEXT NOT NULL,"
+  "  position INTEGER NOT NULL, bytes_done INTEGER NOT NULL DEFAULT 0,"
+  "  bytes_total INTEGER NOT NULL DEFAULT 0, error_message TEXT, created_at INTEGER NOT NULL,"
+  "  updated_at INTEGER NOT NULL);"
+  "CREATE TABLE catalog_cache (key TEXT PRIMARY KEY, json TEXT NOT NULL,"
+  "  fetched_at INTEGER NOT NULL);"
+  "INSERT INTO queue_jobs VALUES (4, 'tetris', 'install', 2, 'paused', 0, 10, 20, NULL, 1, 1);"
+  "INSERT INTO queue_jobs VALUES (5, 'doom', 'update', 3, 'queued', 1, 0, 0, NULL, 1, 1);"
+  "INSERT INTO catalog_cache VALUES ('job/4', '{\"install_path\":\"/games/tetris\"}', 0);"
+  "INSERT INTO catalog_cache VALUES ('games', '[]', 7);"
+  "PRAGMA user_version = 1;";
+
+static void
+test_state_migrate_job_folder (Fixture *fixture, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (MistStateDb) db = NULL;
+  g_autoptr (GPtrArray) jobs = NULL;
+  g_autoptr (MistCatalogEntry) job_entry = NULL;
+  g_autoptr (MistCatalogEntry) games_entry = NULL;
+  g_autoptr (MistQueueJob) added = mist_queue_job_new ("quake", MIST_JOB_KIND_INSTALL, 1);
+  g_autoptr (MistQueueJob) read = NULL;
+  g_autofree char *path = g_build_filename (fixture->folder, "version-1.db", NULL);
+  sqlite3 *handle = NULL;
+
+  g_assert_cmpint (sqlite3_open (path, &handle), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_exec (handle, version_1_database, NULL, NULL, NULL), ==, SQLITE_OK);
+  sqlite3_close (handle);
+
+  db = mist_state_db_open (path, &error);
+  g_assert_no_error (error);
+  jobs = mist_state_db_queue_list (db, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (jobs->len, ==, 2);
+  g_assert_cmpstr (((MistQueueJob *) jobs->pdata[0])->install_path, ==, "/games/tetris");
+  g_assert_cmpuint (((MistQueueJob *) jobs->pdata[0])->bytes_done, ==, 10);
+  g_assert_null (((MistQueueJob *) jobs->pdata[1])->install_path);
+
+  job_entry = mist_state_db_catalog_get (db, "job/4", &error);
+  g_assert_no_error (error);
+  g_assert_null (job_entry);
+  games_entry = mist_state_db_catalog_get (db, "games", &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (games_entry);
+  g_assert_cmpstr (games_entry->json, ==, "[]");
+
+  added->install_path = g_strdup ("/games/quake");
+  g_assert_cmpint (mist_state_db_queue_add (db, added, &error), >, 0);
+  read = mist_state_db_queue_get (db, added->id, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (read->install_path, ==, "/games/quake");
+}
+
 static void
 on_async_done (GObject *source, GAsyncResult *result, gpointer user_data)
 {
@@ -292,6 +350,8 @@ main (int argc, char **argv)
               test_state_newer_schema_rejected, fixture_tear_down);
   g_test_add ("/install/state/queue-order", Fixture, NULL, fixture_set_up,
               test_state_queue_order, fixture_tear_down);
+  g_test_add ("/install/state/migrate-job-folder", Fixture, NULL, fixture_set_up,
+              test_state_migrate_job_folder, fixture_tear_down);
   g_test_add ("/install/state/queue-async", Fixture, NULL, fixture_set_up,
               test_state_queue_async, fixture_tear_down);
   g_test_add ("/install/state/installed-and-journal", Fixture, NULL, fixture_set_up,
