@@ -316,6 +316,22 @@ free_job_objects (MistQueue *self, Entry *finished)
     mist_job_discard_objects (finished->job, keep);
 }
 
+/* Logs a failed write that no caller waits for; data is a reference to the database. */
+static void
+on_database_written (GObject *source, GAsyncResult *result, gpointer data)
+{
+  g_autoptr (MistStateDb) db = data;
+  g_autoptr (GError) error = NULL;
+
+  mist_state_db_finish (db, result, &error);
+  /* Another process may have removed a finished job's row already. */
+  if (g_error_matches (error, MIST_ERROR, MIST_ERROR_NOT_FOUND))
+    g_debug ("Download queue row already gone: %s", error->message);
+  else if (error != NULL)
+    g_warning ("Failed to update the download queue in %s: %s", mist_state_db_get_path (db),
+               error->message);
+}
+
 static void
 queue_remove (MistQueue *self, Entry *entry)
 {
@@ -324,9 +340,8 @@ queue_remove (MistQueue *self, Entry *entry)
 
   free_job_objects (self, entry);
   mist_job_lock_delete (self->context.db, mist_job_get_id (job));
-  /* NOTE: the state database has no asynchronous remove or move; these calls (here and
-   * in mist_queue_move) wait briefly for its worker thread on the caller's thread. */
-  mist_state_db_queue_remove (self->context.db, mist_job_get_id (job), NULL);
+  mist_state_db_queue_remove_async (self->context.db, mist_job_get_id (job), NULL,
+                                    on_database_written, mist_state_db_ref (self->context.db));
   if (find_entry (self, job, &index) != NULL)
     g_ptr_array_remove_index (self->entries, index);
   rebuild_job_view (self);
@@ -690,8 +705,9 @@ mist_queue_move (MistQueue *self, MistJob *job, guint index, GError **error)
   if (!check_entry (self, job, &entry, error))
     return FALSE;
 
-  if (!mist_state_db_queue_move (self->context.db, mist_job_get_id (job), index, error))
-    return FALSE;
+  /* The worker runs operations in order, so a later load sees the new order. */
+  mist_state_db_queue_move_async (self->context.db, mist_job_get_id (job), index, NULL,
+                                  on_database_written, mist_state_db_ref (self->context.db));
   find_entry (self, job, &current);
   g_ptr_array_steal_index (self->entries, current);
   g_ptr_array_insert (self->entries, (gint) MIN (index, self->entries->len), entry);

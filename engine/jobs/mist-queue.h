@@ -9,7 +9,8 @@
  * time, so the next job downloads while the previous one is applied.
  *
  * All calls and signals happen on the main context that was the thread-default one
- * when the queue was created.
+ * when the queue was created. The calls change the queue at once and leave the database
+ * writes to the state database's worker thread, so none of them waits for SQLite.
  */
 #pragma once
 

@@ -221,6 +221,18 @@ void mist_state_db_queue_set_state_async (MistStateDb *db,
                                           GCancellable *cancellable,
                                           GAsyncReadyCallback callback,
                                           gpointer user_data);
+/* callback may be NULL for these two as well. */
+void mist_state_db_queue_move_async (MistStateDb *db,
+                                     gint64 id,
+                                     guint index,
+                                     GCancellable *cancellable,
+                                     GAsyncReadyCallback callback,
+                                     gpointer user_data);
+void mist_state_db_queue_remove_async (MistStateDb *db,
+                                       gint64 id,
+                                       GCancellable *cancellable,
+                                       GAsyncReadyCallback callback,
+                                       gpointer user_data);
 /* Finishes every async call that returns only success or failure. */
 gboolean mist_state_db_finish (MistStateDb *db, GAsyncResult *result, GError **error);
 

@@ -526,14 +526,32 @@ op_queue_move (sqlite3 *handle, StateOpArgs *args, GError **error)
   return TRUE_RESULT;
 }
 
-gboolean
-mist_state_db_queue_move (MistStateDb *db, gint64 id, guint index, GError **error)
+static StateOpArgs *
+move_args (gint64 id, guint index)
 {
   StateOpArgs *args = args_new ();
 
   args->id = id;
   args->number = index;
-  return state_run_sync (db, op_queue_move, args, error) != NULL;
+  return args;
+}
+
+gboolean
+mist_state_db_queue_move (MistStateDb *db, gint64 id, guint index, GError **error)
+{
+  return state_run_sync (db, op_queue_move, move_args (id, index), error) != NULL;
+}
+
+void
+mist_state_db_queue_move_async (MistStateDb *db,
+                                gint64 id,
+                                guint index,
+                                GCancellable *cancellable,
+                                GAsyncReadyCallback callback,
+                                gpointer user_data)
+{
+  state_run_async (db, op_queue_move, move_args (id, index), NULL,
+                   mist_state_db_queue_move_async, cancellable, callback, user_data);
 }
 
 static gpointer
@@ -547,13 +565,30 @@ op_queue_remove (sqlite3 *handle, StateOpArgs *args, GError **error)
   return update_job (handle, statement, args->id, error);
 }
 
-gboolean
-mist_state_db_queue_remove (MistStateDb *db, gint64 id, GError **error)
+static StateOpArgs *
+id_args (gint64 id)
 {
   StateOpArgs *args = args_new ();
 
   args->id = id;
-  return state_run_sync (db, op_queue_remove, args, error) != NULL;
+  return args;
+}
+
+gboolean
+mist_state_db_queue_remove (MistStateDb *db, gint64 id, GError **error)
+{
+  return state_run_sync (db, op_queue_remove, id_args (id), error) != NULL;
+}
+
+void
+mist_state_db_queue_remove_async (MistStateDb *db,
+                                  gint64 id,
+                                  GCancellable *cancellable,
+                                  GAsyncReadyCallback callback,
+                                  gpointer user_data)
+{
+  state_run_async (db, op_queue_remove, id_args (id), NULL, mist_state_db_queue_remove_async,
+                   cancellable, callback, user_data);
 }
 
 /* Installed games and files. */

@@ -9,6 +9,7 @@
 #include "net-test-util.h"
 
 #include <glib/gstdio.h>
+#include <sqlite3.h>
 #include <unistd.h>
 
 typedef struct
@@ -353,6 +354,61 @@ test_queue_running_game_blocks_update (Fixture *fixture, gconstpointer data)
   g_assert_cmpint (wait_for_job (fixture, update), ==, MIST_JOB_STATE_DONE);
 }
 
+/* Moving and cancelling change the queue at once and leave the database writes to the
+ * state worker, so they return while another connection holds the write lock. */
+static void
+test_queue_edits_do_not_block (Fixture *fixture, gconstpointer data)
+{
+  const char *const games[] = { "alpha", "beta", "gamma" };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) records = NULL;
+  GPtrArray *jobs;
+  MistJob *alpha;
+  MistJob *gamma;
+  sqlite3 *handle = NULL;
+  gint64 start;
+  gint64 elapsed;
+
+  if (!fixture->started)
+    return;
+  for (guint i = 0; i < G_N_ELEMENTS (games); i++)
+    {
+      g_autoptr (MistQueueJob) record = mist_queue_job_new (games[i], MIST_JOB_KIND_INSTALL, 1);
+
+      record->state = MIST_JOB_STATE_PAUSED;
+      g_assert_cmpint (mist_state_db_queue_add (fixture->db, record, &error), >, 0);
+      g_assert_no_error (error);
+    }
+  open_queue (fixture);
+  jobs = mist_queue_get_jobs (fixture->queue);
+  g_assert_cmpuint (jobs->len, ==, 3);
+  alpha = g_ptr_array_index (jobs, 0);
+  gamma = g_ptr_array_index (jobs, 2);
+
+  g_assert_cmpint (sqlite3_open (fixture->db_path, &handle), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_exec (handle, "BEGIN IMMEDIATE", NULL, NULL, NULL), ==, SQLITE_OK);
+  start = g_get_monotonic_time ();
+  g_assert_true (mist_queue_move (fixture->queue, gamma, 0, &error));
+  g_assert_no_error (error);
+  g_assert_true (mist_queue_cancel (fixture->queue, alpha, &error));
+  g_assert_no_error (error);
+  elapsed = g_get_monotonic_time () - start;
+  /* A blocking write would wait for SQLite's 5 s busy timeout. */
+  g_assert_cmpint (elapsed, <, G_USEC_PER_SEC);
+  g_assert_cmpuint (jobs->len, ==, 2);
+  g_assert_cmpstr (mist_job_get_game_id (g_ptr_array_index (jobs, 0)), ==, "gamma");
+  g_assert_cmpstr (mist_job_get_game_id (g_ptr_array_index (jobs, 1)), ==, "beta");
+  g_assert_cmpint (sqlite3_exec (handle, "COMMIT", NULL, NULL, NULL), ==, SQLITE_OK);
+  sqlite3_close (handle);
+
+  /* The worker runs operations in order, so this listing comes after both writes. */
+  records = mist_state_db_queue_list (fixture->db, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (records->len, ==, 2);
+  g_assert_cmpstr (((MistQueueJob *) g_ptr_array_index (records, 0))->game_id, ==, "gamma");
+  g_assert_cmpstr (((MistQueueJob *) g_ptr_array_index (records, 1))->game_id, ==, "beta");
+}
+
 static void
 add_test (const char *path, void (*func) (Fixture *, gconstpointer))
 {
@@ -371,6 +427,7 @@ main (int argc, char **argv)
   add_test ("/net/queue/restart-resumes", test_queue_restart_resumes);
   add_test ("/net/queue/pause-resume-cancel", test_queue_pause_resume_cancel);
   add_test ("/net/queue/running-game-blocks-update", test_queue_running_game_blocks_update);
+  add_test ("/net/queue/edits-do-not-block", test_queue_edits_do_not_block);
   status = g_test_run ();
   net_remove_tree (runtime);
   return status;
