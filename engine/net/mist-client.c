@@ -3,6 +3,7 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #include "mist-client.h"
+#include "mist-client-private.h"
 #include "mist-error.h"
 #include "mist-hash.h"
 #include "mist-http.h"
@@ -12,6 +13,18 @@
 /* Largest reply body the client reads into memory (manifests of big games are the
  * largest replies). */
 #define MAX_REPLY_SIZE (256 * 1024 * 1024)
+
+/* Default retry policy of idempotent requests: four attempts in about 3.5 s, with 0.5, 1
+ * and 2 s between them, each scaled by a random factor from 0.5 to 1.5. A server restart
+ * or a dropped connection then does not fail a job, and an unreachable server is still
+ * reported within seconds. */
+#define DEFAULT_MAX_ATTEMPTS 4
+#define DEFAULT_BASE_DELAY_MS 500
+#define DEFAULT_MAX_DELAY_MS 8000
+
+/* Longest Retry-After that a request waits for; a longer wait is returned as the
+ * RATE_LIMITED error, whose retry-after the caller can show. */
+#define MAX_RETRY_AFTER_SECONDS 30
 
 struct _MistClient
 {
@@ -23,6 +36,11 @@ struct _MistClient
   char *username;          /* owned, nullable */
   char *token;             /* owned, nullable */
   char *content_base_url;  /* owned */
+
+  /* Retries of idempotent requests; see mist_client_set_retry_policy(). */
+  guint max_attempts;
+  guint base_delay_ms;
+  guint max_delay_ms;
 };
 
 G_DEFINE_FINAL_TYPE (MistClient, mist_client, G_TYPE_OBJECT)
@@ -43,22 +61,47 @@ enum
 static GParamSpec *properties[N_PROPS];
 static guint signals[N_SIGNALS];
 
-typedef gpointer (*ParseFunc) (JsonNode *root, GError **error);
-
-/* One request in flight; the task data of its GTask. */
+/* One request in flight; the task data of its GTask. Each attempt sends a new msg. */
 typedef struct
 {
-  SoupMessage *msg;
-  ParseFunc parse;          /* NULL when the reply has no body to parse */
+  char *method;
+  char *url;
+  GBytes *body;             /* request body, or NULL */
+  char *content_type;       /* of body */
+  SoupMessage *msg;         /* the current attempt */
+  MistClientParseFunc parse; /* NULL when the reply has no body to parse */
   GDestroyNotify free_result;
   gboolean sent_token;
+  guint attempt;            /* 1 for the first try */
+  GSource *wait_source;     /* the delay before the next attempt, or NULL */
+  GSource *cancel_source;   /* cancels that delay, or NULL */
 } Request;
+
+static void
+request_stop_waiting (Request *request)
+{
+  if (request->wait_source != NULL)
+    {
+      g_source_destroy (request->wait_source);
+      g_clear_pointer (&request->wait_source, g_source_unref);
+    }
+  if (request->cancel_source != NULL)
+    {
+      g_source_destroy (request->cancel_source);
+      g_clear_pointer (&request->cancel_source, g_source_unref);
+    }
+}
 
 static void
 request_free (gpointer data)
 {
   Request *request = data;
 
+  request_stop_waiting (request);
+  g_free (request->method);
+  g_free (request->url);
+  g_clear_pointer (&request->body, g_bytes_unref);
+  g_free (request->content_type);
   g_clear_object (&request->msg);
   g_free (request);
 }
@@ -155,6 +198,21 @@ mist_client_class_init (MistClientClass *klass)
 static void
 mist_client_init (MistClient *self)
 {
+  self->max_attempts = DEFAULT_MAX_ATTEMPTS;
+  self->base_delay_ms = DEFAULT_BASE_DELAY_MS;
+  self->max_delay_ms = DEFAULT_MAX_DELAY_MS;
+}
+
+void
+mist_client_set_retry_policy (MistClient *self,
+                              guint max_attempts,
+                              guint base_delay_ms,
+                              guint max_delay_ms)
+{
+  g_return_if_fail (MIST_IS_CLIENT (self));
+  self->max_attempts = MAX (1, max_attempts);
+  self->base_delay_ms = base_delay_ms;
+  self->max_delay_ms = MAX (base_delay_ms, max_delay_ms);
 }
 
 MistClient *
@@ -290,8 +348,9 @@ error_from_reply (SoupMessage *msg, GBytes *body)
   JsonNode *root;
   GError *error;
 
-  if (body != NULL && json_parser_load_from_data (parser, g_bytes_get_data (body, NULL),
-                                                  (gssize) g_bytes_get_size (body), NULL))
+  if (body != NULL && g_bytes_get_size (body) > 0 &&
+      json_parser_load_from_data (parser, g_bytes_get_data (body, NULL),
+                                  (gssize) g_bytes_get_size (body), NULL))
     {
       root = json_parser_get_root (parser);
       if (JSON_NODE_HOLDS_OBJECT (root))
@@ -315,10 +374,117 @@ error_from_reply (SoupMessage *msg, GBytes *body)
   return error;
 }
 
+static void request_send (GTask *task);
+
+static gboolean
+on_retry_wait_over (gpointer data)
+{
+  GTask *task = data;
+
+  request_stop_waiting (g_task_get_task_data (task));
+  request_send (task);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+on_retry_wait_cancelled (GCancellable *cancellable, gpointer data)
+{
+  GTask *task = data;
+
+  request_stop_waiting (g_task_get_task_data (task));
+  g_task_return_error_if_cancelled (task);
+  g_object_unref (task);
+  return G_SOURCE_REMOVE;
+}
+
+static gint64
+compute_backoff_ms (MistClient *self, guint attempt)
+{
+  double delay = self->base_delay_ms;
+
+  for (guint i = 1; i < attempt && delay < self->max_delay_ms; i++)
+    delay *= 2;
+  delay = MIN (delay, (double) self->max_delay_ms);
+  return (gint64) (delay * g_random_double_range (0.5, 1.5));
+}
+
+/* Schedules the next attempt of a GET that failed with a transient error (a timeout, a
+ * dropped connection, 408, 429 or 5xx), taking ownership of task. Returns FALSE, keeping
+ * error for the caller, when the request may not be retried. */
+static gboolean
+request_retry (GTask *task, const GError *error)
+{
+  MistClient *self = g_task_get_source_object (task);
+  Request *request = g_task_get_task_data (task);
+  GCancellable *cancellable = g_task_get_cancellable (task);
+  guint retry_after = mist_error_get_retry_after (error);
+  gint64 delay_ms;
+
+  if (g_strcmp0 (request->method, SOUP_METHOD_GET) != 0 || !mist_error_is_transient (error) ||
+      request->attempt >= self->max_attempts || retry_after > MAX_RETRY_AFTER_SECONDS ||
+      g_cancellable_is_cancelled (cancellable))
+    return FALSE;
+
+  delay_ms = retry_after > 0 ? (gint64) retry_after * 1000
+                             : compute_backoff_ms (self, request->attempt);
+  g_debug ("%s %s: attempt %u failed (%s); retrying in %" G_GINT64_FORMAT " ms",
+           request->method, request->url, request->attempt, error->message, delay_ms);
+
+  request->wait_source = g_timeout_source_new ((guint) delay_ms);
+  g_source_set_callback (request->wait_source, on_retry_wait_over, task, NULL);
+  g_source_attach (request->wait_source, g_task_get_context (task));
+  if (cancellable != NULL)
+    {
+      request->cancel_source = g_cancellable_source_new (cancellable);
+      g_source_set_callback (request->cancel_source, G_SOURCE_FUNC (on_retry_wait_cancelled),
+                             task, NULL);
+      g_source_attach (request->cancel_source, g_task_get_context (task));
+    }
+  return TRUE;
+}
+
+/* Returns error (owned) as the task's result, or retries the request. */
+static void
+request_fail (GTask *task, GError *error)
+{
+  Request *request = g_task_get_task_data (task);
+
+  if (request_retry (task, error))
+    {
+      g_error_free (error);
+      return;
+    }
+  if (mist_error_is_transient (error) && request->attempt > 1)
+    g_prefix_error (&error, "Gave up after %u attempts: ", request->attempt);
+  g_task_return_error (task, error);
+  g_object_unref (task);
+}
+
+/* Fails with a transient NO_NETWORK error when the connection closed before the whole
+ * body that Content-Length announced: libsoup 3.2.3 returns such a short body as read. */
+static gboolean
+check_body_complete (Request *request, GBytes *body, GError **error)
+{
+  SoupMessageHeaders *headers = soup_message_get_response_headers (request->msg);
+  goffset expected;
+
+  if (soup_message_headers_get_encoding (headers) != SOUP_ENCODING_CONTENT_LENGTH)
+    return TRUE;
+  expected = soup_message_headers_get_content_length (headers);
+  if ((goffset) g_bytes_get_size (body) == expected)
+    return TRUE;
+  g_set_error (error, MIST_ERROR, MIST_ERROR_NO_NETWORK,
+               "The connection to %s closed after %" G_GSIZE_FORMAT " of %" G_GOFFSET_FORMAT
+               " bytes of the reply",
+               request->url, g_bytes_get_size (body), expected);
+  mist_error_set_transient (*error, TRUE);
+  return FALSE;
+}
+
 static void
 on_reply (GObject *source, GAsyncResult *result, gpointer data)
 {
-  g_autoptr (GTask) task = data;
+  GTask *task = data;
   MistClient *self = g_task_get_source_object (task);
   Request *request = g_task_get_task_data (task);
   g_autoptr (GError) error = NULL;
@@ -330,7 +496,13 @@ on_reply (GObject *source, GAsyncResult *result, gpointer data)
   body = soup_session_send_and_read_finish (SOUP_SESSION (source), result, &error);
   if (body == NULL)
     {
-      g_task_return_error (task, mist_http_error_from_send (request->msg, error));
+      request_fail (task, mist_http_error_from_send (request->msg, error));
+      return;
+    }
+
+  if (!check_body_complete (request, body, &error))
+    {
+      request_fail (task, g_steal_pointer (&error));
       return;
     }
 
@@ -342,13 +514,14 @@ on_reply (GObject *source, GAsyncResult *result, gpointer data)
           mist_client_set_session (self, NULL, NULL);
           g_signal_emit (self, signals[SIGNAL_TOKEN_REJECTED], 0);
         }
-      g_task_return_error (task, error_from_reply (request->msg, body));
+      request_fail (task, error_from_reply (request->msg, body));
       return;
     }
 
   if (request->parse == NULL)
     {
       g_task_return_pointer (task, g_bytes_ref (body), (GDestroyNotify) g_bytes_unref);
+      g_object_unref (task);
       return;
     }
 
@@ -356,56 +529,37 @@ on_reply (GObject *source, GAsyncResult *result, gpointer data)
   if (!json_parser_load_from_data (parser, g_bytes_get_data (body, NULL),
                                    (gssize) g_bytes_get_size (body), &error))
     {
-      g_autofree char *url = g_uri_to_string (soup_message_get_uri (request->msg));
-
       g_task_return_new_error (task, MIST_ERROR, MIST_ERROR_SERVER_ERROR,
-                               "The reply of %s is not valid JSON: %s", url, error->message);
+                               "The reply of %s is not valid JSON: %s", request->url,
+                               error->message);
+      g_object_unref (task);
       return;
     }
 
   parsed = request->parse (json_parser_get_root (parser), &error);
   if (parsed == NULL)
     {
-      g_autofree char *url = g_uri_to_string (soup_message_get_uri (request->msg));
-
-      g_prefix_error (&error, "Invalid reply from %s: ", url);
+      g_prefix_error (&error, "Invalid reply from %s: ", request->url);
       g_task_return_error (task, g_steal_pointer (&error));
+      g_object_unref (task);
       return;
     }
   g_task_return_pointer (task, parsed, request->free_result);
+  g_object_unref (task);
 }
 
-/* Sends method to path (under the server URL) with an optional JSON body. The task
- * returns the value of parse, or the body as GBytes when parse is NULL. */
+/* Sends one attempt of the task's request, with the session's token when there is one. */
 static void
-client_request_async (MistClient *self,
-                      const char *method,
-                      const char *path,
-                      JsonNode *body,
-                      ParseFunc parse,
-                      GDestroyNotify free_result,
-                      gpointer source_tag,
-                      GCancellable *cancellable,
-                      GAsyncReadyCallback callback,
-                      gpointer user_data)
+request_send (GTask *task)
 {
-  g_autoptr (GTask) task = g_task_new (self, cancellable, callback, user_data);
-  g_autofree char *url = g_strconcat (self->server_url, path, NULL);
-  Request *request = g_new0 (Request, 1);
+  MistClient *self = g_task_get_source_object (task);
+  Request *request = g_task_get_task_data (task);
   SoupMessageHeaders *headers;
 
-  g_task_set_source_tag (task, source_tag);
-  g_task_set_task_data (task, request, request_free);
-  request->parse = parse;
-  request->free_result = free_result;
-  request->msg = soup_message_new (method, url);
-  if (request->msg == NULL)
-    {
-      g_task_return_new_error (task, MIST_ERROR, MIST_ERROR_INVALID_DATA,
-                               "Invalid request URL %s", url);
-      return;
-    }
-
+  request->attempt++;
+  request->sent_token = FALSE;
+  g_clear_object (&request->msg);
+  request->msg = soup_message_new (request->method, request->url);
   mist_http_message_prepare (self->session, request->msg);
   headers = soup_message_get_request_headers (request->msg);
   soup_message_headers_replace (headers, "Accept", "application/json");
@@ -416,19 +570,76 @@ client_request_async (MistClient *self,
       soup_message_headers_replace (headers, "Authorization", authorization);
       request->sent_token = TRUE;
     }
-  if (body != NULL)
-    {
-      gsize length = 0;
-      char *text = json_to_string (body, FALSE);
-      g_autoptr (GBytes) bytes = NULL;
-
-      length = strlen (text);
-      bytes = g_bytes_new_take (text, length);
-      soup_message_set_request_body_from_bytes (request->msg, "application/json", bytes);
-    }
+  if (request->body != NULL)
+    soup_message_set_request_body_from_bytes (request->msg, request->content_type,
+                                              request->body);
 
   soup_session_send_and_read_async (self->session, request->msg, G_PRIORITY_DEFAULT,
-                                    cancellable, on_reply, g_steal_pointer (&task));
+                                    g_task_get_cancellable (task), on_reply, task);
+}
+
+void
+mist_client_request_async (MistClient *self,
+                           const char *method,
+                           const char *path,
+                           const char *content_type,
+                           GBytes *body,
+                           MistClientParseFunc parse,
+                           GDestroyNotify free_result,
+                           gpointer source_tag,
+                           GCancellable *cancellable,
+                           GAsyncReadyCallback callback,
+                           gpointer user_data)
+{
+  g_autoptr (GTask) task = g_task_new (self, cancellable, callback, user_data);
+  g_autoptr (SoupMessage) probe = NULL;
+  Request *request = g_new0 (Request, 1);
+
+  g_task_set_source_tag (task, source_tag);
+  g_task_set_task_data (task, request, request_free);
+  request->method = g_strdup (method);
+  request->url = g_strconcat (self->server_url, path, NULL);
+  request->parse = parse;
+  request->free_result = free_result;
+  probe = soup_message_new (method, request->url);
+  if (probe == NULL)
+    {
+      g_task_return_new_error (task, MIST_ERROR, MIST_ERROR_INVALID_DATA,
+                               "Invalid request URL %s", request->url);
+      return;
+    }
+  if (body != NULL)
+    {
+      request->body = g_bytes_ref (body);
+      request->content_type = g_strdup (content_type);
+    }
+
+  request_send (g_steal_pointer (&task));
+}
+
+/* Sends method to path with body as JSON, or with no body when it is NULL. */
+static void
+client_request_async (MistClient *self,
+                      const char *method,
+                      const char *path,
+                      JsonNode *body,
+                      MistClientParseFunc parse,
+                      GDestroyNotify free_result,
+                      gpointer source_tag,
+                      GCancellable *cancellable,
+                      GAsyncReadyCallback callback,
+                      gpointer user_data)
+{
+  g_autoptr (GBytes) bytes = NULL;
+
+  if (body != NULL)
+    {
+      char *text = json_to_string (body, FALSE);
+
+      bytes = g_bytes_new_take (text, strlen (text));
+    }
+  mist_client_request_async (self, method, path, "application/json", bytes, parse, free_result,
+                             source_tag, cancellable, callback, user_data);
 }
 
 /* JSON helpers: each fails with INVALID_DATA naming the member. */
@@ -1213,4 +1424,57 @@ mist_client_get_json_finish (MistClient *self, GAsyncResult *result, GError **er
 {
   g_return_val_if_fail (g_task_is_valid (result, self), NULL);
   return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+/* Private API for mist-client-admin.c */
+
+void
+mist_client_request_json_async (MistClient *self,
+                                const char *method,
+                                const char *path,
+                                JsonNode *body,
+                                MistClientParseFunc parse,
+                                GDestroyNotify free_result,
+                                gpointer source_tag,
+                                GCancellable *cancellable,
+                                GAsyncReadyCallback callback,
+                                gpointer user_data)
+{
+  client_request_async (self, method, path, body, parse, free_result, source_tag, cancellable,
+                        callback, user_data);
+}
+
+gboolean
+mist_client_fail_on_invalid_slug (MistClient *self,
+                                  const char *slug,
+                                  gpointer source_tag,
+                                  GCancellable *cancellable,
+                                  GAsyncReadyCallback callback,
+                                  gpointer user_data)
+{
+  return fail_on_invalid_slug (self, slug, source_tag, cancellable, callback, user_data);
+}
+
+void
+mist_client_resolve_cover_url (MistClient *self, MistGameEntry *entry)
+{
+  resolve_cover_url (self, entry);
+}
+
+gpointer
+mist_client_parse_object (JsonNode *root, GError **error)
+{
+  return parse_object (root, error);
+}
+
+gpointer
+mist_client_parse_game (JsonNode *root, GError **error)
+{
+  return parse_game (root, error);
+}
+
+gpointer
+mist_client_parse_version (JsonNode *root, GError **error)
+{
+  return parse_version (root, error);
 }

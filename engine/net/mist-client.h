@@ -9,7 +9,7 @@
  * that carried the token clears the token and emits MistClient::token-rejected, so the
  * owner can forget the stored credentials and ask for a new login.
  *
- * The administration routes are used by mistpipe and are not part of this client.
+ * The administration routes (for admin accounts) are in mist-client-admin.h.
  */
 #pragma once
 
@@ -70,6 +70,16 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (MistGameEntry, mist_game_entry_free)
 MistClient *mist_client_new (const char *server_url, const char *extra_ca_file, GError **error);
 
 const char *mist_client_get_server_url (MistClient *self);
+
+/* Sets how often a GET is sent again after a transient failure (a timeout, a dropped
+ * connection, 408, 429 or a 5xx status): max_attempts counts the first try, the delay
+ * before attempt n+1 is base_delay_ms * 2^(n-1), at most max_delay_ms, scaled by a random
+ * factor from 0.5 to 1.5, and a Retry-After of up to 30 s replaces it. Other methods are
+ * never sent again. The default is 4 attempts, 500 ms, 8000 ms. */
+void mist_client_set_retry_policy (MistClient *self,
+                                   guint max_attempts,
+                                   guint base_delay_ms,
+                                   guint max_delay_ms);
 SoupSession *mist_client_get_session (MistClient *self);
 
 /* The session: a bearer token and the name of its user, both NULL when logged out. */
