@@ -118,6 +118,33 @@ mist_window_show_login (MistWindow *self)
   g_clear_handle_id (&self->poll_source, g_source_remove);
 }
 
+/* Closes the window, and so quits, once the library has drawn a game. Scripted checks
+ * of a whole start (run-demo --quit-after-first-frame) set MIST_QUIT_AFTER_FIRST_FRAME. */
+static void
+quit_after_first_games (GdkFrameClock *clock, MistWindow *self)
+{
+  GtkWidget *grid = mist_library_page_get_grid_view (self->library_page);
+  GtkWidget *tile = gtk_widget_get_first_child (grid);
+
+  if (tile == NULL || !gtk_widget_get_mapped (tile))
+    return;
+  g_signal_handlers_disconnect_by_func (clock, quit_after_first_games, self);
+  g_message ("The library shows its games; closing, as MIST_QUIT_AFTER_FIRST_FRAME asks");
+  gtk_window_close (GTK_WINDOW (self));
+}
+
+static void
+watch_first_frame (MistWindow *self)
+{
+  const char *quit = g_getenv ("MIST_QUIT_AFTER_FIRST_FRAME");
+  GdkFrameClock *clock = gtk_widget_get_frame_clock (GTK_WIDGET (self));
+
+  if (quit == NULL || *quit == '\0' || clock == NULL)
+    return;
+  g_signal_handlers_disconnect_by_func (clock, quit_after_first_games, self);
+  g_signal_connect_object (clock, "after-paint", G_CALLBACK (quit_after_first_games), self, 0);
+}
+
 void
 mist_window_show_library (MistWindow *self)
 {
@@ -125,6 +152,7 @@ mist_window_show_library (MistWindow *self)
   gtk_stack_set_visible_child_name (self->library_stack, "grid");
   adw_view_stack_set_visible_child_name (self->view_stack, "library");
   refresh (self);
+  watch_first_frame (self);
   if (self->poll_source == 0)
     self->poll_source = g_timeout_add_seconds (POLL_INTERVAL_SECONDS, on_poll, self);
 }
