@@ -359,28 +359,35 @@ mist_api_get_manifest (MistRequest *request)
   g_autoptr (sqlite3_stmt) statement = NULL;
   const char *manifest;
   const char *launch;
+  const char *packs;
   GString *body;
   gsize end;
   gint64 ordinal;
 
   if (game == NULL || !parse_ordinal (request, request->params[1], &ordinal))
     return;
-  statement = select_version (request, game, ordinal, "manifest, launch");
+  statement = select_version (request, game, ordinal, "manifest, launch, packs");
   if (statement == NULL)
     return;
 
-  /* The stored manifest is the server's own JSON object without "launch"; the launch
-   * configuration can change later, so it is spliced in here. */
+  /* The stored manifest is the server's own JSON object without "launch" and "packs";
+   * the launch configuration can change later and the worker writes the packs after the
+   * push, so both are spliced in here. */
   manifest = (const char *) sqlite3_column_text (statement, 0);
   launch = (const char *) sqlite3_column_text (statement, 1);
+  packs = (const char *) sqlite3_column_text (statement, 2);
   body = g_string_new (manifest);
   end = body->len;
   while (end > 0 && body->str[end - 1] != '}')
     end--;
-  if (launch != NULL && end > 0)
+  if ((launch != NULL || packs != NULL) && end > 0)
     {
       g_string_truncate (body, end - 1);
-      g_string_append_printf (body, ",\"launch\":%s}", launch);
+      if (launch != NULL)
+        g_string_append_printf (body, ",\"launch\":%s", launch);
+      if (packs != NULL)
+        g_string_append_printf (body, ",\"packs\":%s", packs);
+      g_string_append_c (body, '}');
     }
   soup_server_message_set_status (request->message, SOUP_STATUS_OK, NULL);
   soup_server_message_set_response (request->message, "application/json", SOUP_MEMORY_TAKE,
@@ -390,7 +397,7 @@ mist_api_get_manifest (MistRequest *request)
 
 #define PATCH_SET_COLUMNS                                                                  \
   "p.id, p.from_ordinal, p.to_ordinal, p.state, p.error, p.delta_count, p.download_size, " \
-  "p.updated_at, v.download_size"
+  "p.updated_at, v.download_size, p.packs"
 
 static void
 build_patch_set (JsonBuilder *builder, sqlite3_stmt *row)
@@ -501,6 +508,27 @@ build_deltas (MistBackendServer *server, JsonBuilder *builder, gint64 patch_set_
   json_builder_end_array (builder);
 }
 
+/* Adds the "packs" member of a ready patch set, when the worker wrote them. */
+static void
+add_packs (JsonBuilder *builder, sqlite3_stmt *row)
+{
+  const char *packs = (const char *) sqlite3_column_text (row, 9);
+  g_autoptr (GError) error = NULL;
+  JsonNode *node;
+
+  if (packs == NULL || g_strcmp0 ((const char *) sqlite3_column_text (row, 3), "ready") != 0)
+    return;
+  node = json_from_string (packs, &error);
+  if (node == NULL)
+    {
+      g_warning ("The stored packs of patch set %" G_GINT64_FORMAT " are invalid: %s",
+                 (gint64) sqlite3_column_int64 (row, 0), error->message);
+      return;
+    }
+  json_builder_set_member_name (builder, "packs");
+  json_builder_add_value (builder, node);
+}
+
 void
 mist_api_get_patch_set (MistRequest *request)
 {
@@ -541,6 +569,7 @@ mist_api_get_patch_set (MistRequest *request)
   json_builder_begin_object (builder);
   build_patch_set (builder, statement);
   build_deltas (request->server, builder, sqlite3_column_int64 (statement, 0));
+  add_packs (builder, statement);
   json_builder_end_object (builder);
   mist_request_respond_builder (request, SOUP_STATUS_OK, builder);
 }

@@ -7,8 +7,8 @@
 
 #include <string.h>
 
-/* Returns TRUE when a game the caller may see refers to the object, by a version's file
- * or by a delta. Admins may read every stored object, also one not used yet. */
+/* Returns TRUE when a game the caller may see refers to the object, by a version's file,
+ * a delta or a pack. Admins may read every stored object, also one not used yet. */
 static gboolean
 object_is_visible (MistRequest *request, const char *object_id)
 {
@@ -26,6 +26,9 @@ object_is_visible (MistRequest *request, const char *object_id)
     "SELECT 1 FROM deltas d JOIN patch_sets p ON p.id = d.patch_set_id"
     " JOIN games g ON g.id = p.game_id"
     " WHERE d.object_id = ?1 AND g.visibility = 'public'"
+    " UNION ALL "
+    "SELECT 1 FROM pack_refs r JOIN games g ON g.id = r.game_id"
+    " WHERE r.object_id = ?1 AND g.visibility = 'public'"
     " LIMIT 1",
     &error);
   if (statement == NULL)

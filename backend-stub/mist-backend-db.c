@@ -97,6 +97,22 @@ static const char schema_1[] =
   "  size INTEGER,"
   "  PRIMARY KEY (source_sha256, target_sha256, format));";
 
+/* Schema 2: pack files (docs/api.md, "Pack files"). The "packs" columns hold the JSON
+ * array the API returns, NULL until the worker wrote the packs of that version or patch
+ * set. pack_refs indexes each pack object by the game, version or patch set that lists
+ * it, for the same authorization as the objects inside it. */
+static const char schema_2[] =
+  "ALTER TABLE versions ADD COLUMN packs TEXT;"
+  "ALTER TABLE patch_sets ADD COLUMN packs TEXT;"
+  "CREATE TABLE pack_refs ("
+  "  object_id TEXT NOT NULL,"
+  "  game_id INTEGER NOT NULL REFERENCES games (id) ON DELETE CASCADE,"
+  "  version_id INTEGER REFERENCES versions (id) ON DELETE CASCADE,"
+  "  patch_set_id INTEGER REFERENCES patch_sets (id) ON DELETE CASCADE);"
+  "CREATE INDEX pack_refs_object ON pack_refs (object_id);"
+  "CREATE INDEX pack_refs_version ON pack_refs (version_id);"
+  "CREATE INDEX pack_refs_patch_set ON pack_refs (patch_set_id);";
+
 gboolean
 mist_backend_db_set_error (sqlite3 *db, GError **error)
 {
@@ -173,7 +189,11 @@ migrate (sqlite3 *db, GError **error)
     return FALSE;
   if (version < 1 && !mist_backend_db_exec (db, schema_1, error))
     goto rollback;
-  if (!mist_backend_db_exec (db, "PRAGMA user_version = 1", error))
+  if (version < 2 && !mist_backend_db_exec (db, schema_2, error))
+    goto rollback;
+  if (!mist_backend_db_exec (db, "PRAGMA user_version = " G_STRINGIFY (
+                                   MIST_BACKEND_SCHEMA_VERSION),
+                             error))
     goto rollback;
   return mist_backend_db_exec (db, "COMMIT", error);
 

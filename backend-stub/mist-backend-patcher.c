@@ -4,9 +4,11 @@
  */
 #include "mist-backend-patcher.h"
 #include "mist-backend-db.h"
+#include "mist-backend-packer.h"
 #include "mist-delta.h"
 #include "mist-error.h"
 #include "mist-hash.h"
+#include "mist-pack.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -426,6 +428,128 @@ find_source (GHashTable *source_by_path, GHashTable *removed_by_name, const Vers
   return g_hash_table_lookup (removed_by_name, name);
 }
 
+/* Replaces the pack_refs rows of a version (version_id) or a patch set (patch_set_id),
+ * the other id being 0; runs inside the caller's transaction. */
+static gboolean
+store_pack_refs (MistBackendPatcher *patcher, GPtrArray *packs, gint64 game_id,
+                 gint64 version_id, gint64 patch_set_id, GError **error)
+{
+  g_autoptr (sqlite3_stmt) remove = NULL;
+  g_autoptr (sqlite3_stmt) insert = NULL;
+
+  remove = mist_backend_db_prepare (patcher->db,
+                                    version_id != 0
+                                      ? "DELETE FROM pack_refs WHERE version_id = ?"
+                                      : "DELETE FROM pack_refs WHERE patch_set_id = ?",
+                                    error);
+  if (remove == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (remove, 1, version_id != 0 ? version_id : patch_set_id);
+  if (!mist_backend_db_step_done (patcher->db, remove, error))
+    return FALSE;
+
+  insert = mist_backend_db_prepare (patcher->db,
+                                    "INSERT INTO pack_refs (object_id, game_id, version_id,"
+                                    " patch_set_id) VALUES (?, ?, NULLIF (?, 0), NULLIF (?, 0))",
+                                    error);
+  if (insert == NULL)
+    return FALSE;
+  for (guint i = 0; i < packs->len; i++)
+    {
+      const MistPack *pack = g_ptr_array_index (packs, i);
+
+      sqlite3_reset (insert);
+      sqlite3_bind_text (insert, 1, pack->id, -1, SQLITE_TRANSIENT);
+      sqlite3_bind_int64 (insert, 2, game_id);
+      sqlite3_bind_int64 (insert, 3, version_id);
+      sqlite3_bind_int64 (insert, 4, patch_set_id);
+      if (!mist_backend_db_step_done (patcher->db, insert, error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+save_version_packs (MistBackendPatcher *patcher, gint64 version_id, gint64 game_id,
+                    GPtrArray *packs, GError **error)
+{
+  g_autoptr (sqlite3_stmt) statement = NULL;
+  g_autofree char *packs_json = mist_backend_packs_to_json (packs);
+
+  if (!mist_backend_db_exec (patcher->db, "BEGIN IMMEDIATE", error))
+    return FALSE;
+  statement = mist_backend_db_prepare (patcher->db, "UPDATE versions SET packs = ? WHERE id = ?",
+                                       error);
+  if (statement == NULL)
+    goto rollback;
+  sqlite3_bind_text (statement, 1, packs_json, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_int64 (statement, 2, version_id);
+  if (!mist_backend_db_step_done (patcher->db, statement, error) ||
+      !store_pack_refs (patcher, packs, game_id, version_id, 0, error) ||
+      !mist_backend_db_exec (patcher->db, "COMMIT", error))
+    goto rollback;
+  return TRUE;
+
+rollback:
+  mist_backend_db_exec (patcher->db, "ROLLBACK", NULL);
+  return FALSE;
+}
+
+/* Writes the packs of the full objects of the oldest version that has none yet, also of
+ * versions pushed before the server wrote packs. Returns FALSE when no version is left.
+ * A version whose packs fail gets an empty list and is fetched object by object. */
+static gboolean
+pack_next_version (MistBackendPatcher *patcher)
+{
+  g_autoptr (sqlite3_stmt) statement = NULL;
+  g_autoptr (GPtrArray) object_ids = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GPtrArray) packs = NULL;
+  g_autoptr (GError) error = NULL;
+  gint64 version_id;
+  gint64 game_id;
+
+  statement = mist_backend_db_prepare (patcher->db,
+                                       "SELECT id, game_id FROM versions WHERE packs IS NULL"
+                                       " ORDER BY id LIMIT 1",
+                                       &error);
+  if (statement == NULL || sqlite3_step (statement) != SQLITE_ROW)
+    return FALSE;
+  version_id = sqlite3_column_int64 (statement, 0);
+  game_id = sqlite3_column_int64 (statement, 1);
+  g_clear_pointer (&statement, sqlite3_finalize);
+
+  statement = mist_backend_db_prepare (patcher->db,
+                                       "SELECT object_id FROM version_files WHERE version_id = ?"
+                                       " ORDER BY path",
+                                       &error);
+  if (statement != NULL)
+    {
+      sqlite3_bind_int64 (statement, 1, version_id);
+      while (sqlite3_step (statement) == SQLITE_ROW)
+        g_ptr_array_add (object_ids, mist_backend_db_column_dup (statement, 0));
+      packs = mist_backend_write_packs (patcher->store, object_ids, patcher->cancellable, &error);
+    }
+  if (g_cancellable_is_cancelled (patcher->cancellable))
+    return TRUE;
+  if (packs == NULL)
+    {
+      g_warning ("Version %" G_GINT64_FORMAT " of game %" G_GINT64_FORMAT " gets no packs: %s",
+                 version_id, game_id, error->message);
+      g_clear_error (&error);
+      packs = g_ptr_array_new ();
+    }
+  if (!save_version_packs (patcher, version_id, game_id, packs, &error))
+    {
+      /* Without the row updated the next round would pick this version again at once. */
+      g_warning ("Cannot record the packs of version %" G_GINT64_FORMAT ": %s", version_id,
+                 error->message);
+      return FALSE;
+    }
+  g_message ("Version %" G_GINT64_FORMAT " of game %" G_GINT64_FORMAT " has %u packs",
+             version_id, game_id, packs->len);
+  return TRUE;
+}
+
 static gboolean
 build_patch_set (MistBackendPatcher *patcher, const PatchSet *set, GError **error)
 {
@@ -439,6 +563,9 @@ build_patch_set (MistBackendPatcher *patcher, const PatchSet *set, GError **erro
   g_autoptr (GHashTable) counted = g_hash_table_new (g_str_hash, g_str_equal);
   g_autoptr (GArray) deltas = g_array_new (FALSE, TRUE, sizeof (Delta));
   g_autoptr (GPtrArray) delta_pairs = g_ptr_array_new ();
+  g_autoptr (GPtrArray) packed = g_ptr_array_new ();
+  g_autoptr (GPtrArray) packs = NULL;
+  g_autofree char *packs_json = NULL;
   g_autoptr (sqlite3_stmt) statement = NULL;
   gint64 download_size = 0;
 
@@ -483,15 +610,26 @@ build_patch_set (MistBackendPatcher *patcher, const PatchSet *set, GError **erro
           delta_clear (&delta);
           if (g_hash_table_add (counted, target->object_id))
             download_size += target->object_size;
+          g_ptr_array_add (packed, target->object_id);
           continue;
         }
+      g_ptr_array_add (packed, delta.object_id);
       g_array_append_val (deltas, delta);
       g_ptr_array_add (delta_pairs, (gpointer) source);
       g_ptr_array_add (delta_pairs, (gpointer) target);
     }
 
+  /* The route's objects in path order, deltas and full objects mixed, so that an update
+   * of most files reads its packs almost from start to end. */
+  packs = mist_backend_write_packs (patcher->store, packed, patcher->cancellable, error);
+  if (packs == NULL)
+    return FALSE;
+  packs_json = mist_backend_packs_to_json (packs);
+
   if (!mist_backend_db_exec (patcher->db, "BEGIN IMMEDIATE", error))
     return FALSE;
+  if (!store_pack_refs (patcher, packs, set->game_id, 0, set->id, error))
+    goto rollback;
   statement = mist_backend_db_prepare (patcher->db, "DELETE FROM deltas WHERE patch_set_id = ?",
                                        error);
   if (statement == NULL)
@@ -512,21 +650,22 @@ build_patch_set (MistBackendPatcher *patcher, const PatchSet *set, GError **erro
   g_clear_pointer (&statement, sqlite3_finalize);
   statement = mist_backend_db_prepare (patcher->db,
                                        "UPDATE patch_sets SET state = 'ready', error = NULL,"
-                                       " delta_count = ?, download_size = ?, updated_at = ?"
-                                       " WHERE id = ?",
+                                       " delta_count = ?, download_size = ?, updated_at = ?,"
+                                       " packs = ? WHERE id = ?",
                                        error);
   if (statement == NULL)
     goto rollback;
   sqlite3_bind_int64 (statement, 1, deltas->len);
   sqlite3_bind_int64 (statement, 2, download_size);
   sqlite3_bind_int64 (statement, 3, mist_backend_now ());
-  sqlite3_bind_int64 (statement, 4, set->id);
+  sqlite3_bind_text (statement, 4, packs_json, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_int64 (statement, 5, set->id);
   if (!mist_backend_db_step_done (patcher->db, statement, error) ||
       !mist_backend_db_exec (patcher->db, "COMMIT", error))
     goto rollback;
   g_message ("Patch set %" G_GINT64_FORMAT "→%" G_GINT64_FORMAT " of game %" G_GINT64_FORMAT
-             " is ready: %u deltas, %" G_GINT64_FORMAT " bytes to download",
-             set->from, set->to, set->game_id, deltas->len, download_size);
+             " is ready: %u deltas, %" G_GINT64_FORMAT " bytes to download, %u packs",
+             set->from, set->to, set->game_id, deltas->len, download_size, packs->len);
   return TRUE;
 
 rollback:
@@ -608,6 +747,8 @@ worker_main (gpointer data)
       if (g_cancellable_is_cancelled (patcher->cancellable))
         break;
 
+      if (pack_next_version (patcher))
+        continue;
       if (claim_next (patcher, &set))
         {
           if (!build_patch_set (patcher, &set, &error))

@@ -143,8 +143,8 @@ mist_backend_store_commit (MistBackendStore *store,
   return TRUE;
 }
 
-static gboolean
-write_all (int fd, const void *data, gsize length, GError **error)
+gboolean
+mist_backend_write_all (int fd, const void *data, gsize length, GError **error)
 {
   const guint8 *bytes = data;
 
@@ -215,7 +215,7 @@ mist_backend_store_decompress (MistBackendStore *store,
                            "The object %s is corrupt: %s", path, ZSTD_getErrorName (last));
               goto out;
             }
-          if (!write_all (out_fd, out_buffer, output.pos, error))
+          if (!mist_backend_write_all (out_fd, out_buffer, output.pos, error))
             goto out;
         }
     }
@@ -286,7 +286,7 @@ mist_backend_compress_fd (int in_fd, int out_fd, int level, GCancellable *cancel
                            ZSTD_getErrorName (remaining));
               goto out;
             }
-          if (!write_all (out_fd, out_buffer, output.pos, error))
+          if (!mist_backend_write_all (out_fd, out_buffer, output.pos, error))
             goto out;
         }
       while (last_chunk ? remaining != 0 : input.pos < input.size);
@@ -356,7 +356,7 @@ mist_backend_upload_write (MistBackendUpload *upload, const void *data, gsize le
   if (upload->object_size > MIST_BACKEND_MAX_OBJECT_SIZE)
     return upload_fail (upload, "it is larger than 64 GiB");
   mist_sha256_update (upload->object_hash, data, length);
-  if (!write_all (upload->fd, data, length, &upload->error))
+  if (!mist_backend_write_all (upload->fd, data, length, &upload->error))
     return FALSE;
 
   while (input.pos < input.size)

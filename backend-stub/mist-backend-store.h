@@ -72,6 +72,9 @@ gboolean mist_backend_upload_finish (MistBackendUpload *upload,
 void mist_backend_upload_free (MistBackendUpload *upload);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (MistBackendUpload, mist_backend_upload_free)
 
+/* Writes all length bytes at fd's offset, retrying short writes. */
+gboolean mist_backend_write_all (int fd, const void *data, gsize length, GError **error);
+
 /* Compresses in_fd from offset 0 into out_fd as one zstd frame with its content size. */
 gboolean mist_backend_compress_fd (int in_fd,
                                    int out_fd,

@@ -422,3 +422,76 @@ mist_test_server_wait_for_patches (MistTestServer *server,
                "The patch sets of %s were not built within %u s", slug, timeout_seconds);
   return FALSE;
 }
+
+gboolean
+mist_test_server_wait_for_packs (MistTestServer *server,
+                                 const char *token,
+                                 const char *slug,
+                                 gint64 ordinal,
+                                 guint timeout_seconds,
+                                 GError **error)
+{
+  g_autofree char *path = g_strdup_printf ("/api/v1/games/%s/versions/%" G_GINT64_FORMAT
+                                           "/manifest",
+                                           slug, ordinal);
+  gint64 deadline = g_get_monotonic_time () + timeout_seconds * G_USEC_PER_SEC;
+
+  while (g_get_monotonic_time () < deadline)
+    {
+      g_autoptr (SoupMessage) message = NULL;
+      g_autoptr (GBytes) reply = NULL;
+      g_autoptr (JsonNode) root = NULL;
+
+      message = mist_test_server_send (server, "GET", path, token, NULL, &reply, error);
+      if (message == NULL)
+        return FALSE;
+      if (soup_message_get_status (message) == SOUP_STATUS_OK)
+        {
+          g_autofree char *text = g_strndup (g_bytes_get_data (reply, NULL),
+                                             g_bytes_get_size (reply));
+
+          root = json_from_string (text, NULL);
+        }
+      if (root != NULL && JSON_NODE_HOLDS_OBJECT (root) &&
+          json_object_has_member (json_node_get_object (root), "packs"))
+        return TRUE;
+      g_usleep (50 * 1000);
+    }
+  g_set_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
+               "The packs of version %" G_GINT64_FORMAT " of %s were not written within %u s",
+               ordinal, slug, timeout_seconds);
+  return FALSE;
+}
+
+gboolean
+mist_test_make_small_files_build (const char *out,
+                                  guint n_files,
+                                  const char *source,
+                                  guint change_percent,
+                                  GError **error)
+{
+  const char *source_root = g_getenv ("MIST_SOURCE_ROOT");
+  g_autofree char *script = NULL;
+  g_autofree char *files = g_strdup_printf ("%u", n_files);
+  g_autofree char *percent = g_strdup_printf ("%u", change_percent);
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr (GSubprocess) process = NULL;
+
+  script = g_build_filename (source_root != NULL ? source_root : ".", "tests", "lib",
+                             "make-small-files-build", NULL);
+  g_ptr_array_add (argv, (char *) "python3");
+  g_ptr_array_add (argv, script);
+  g_ptr_array_add (argv, (char *) "--files");
+  g_ptr_array_add (argv, files);
+  if (source != NULL)
+    {
+      g_ptr_array_add (argv, (char *) "--from");
+      g_ptr_array_add (argv, (char *) source);
+      g_ptr_array_add (argv, (char *) "--change-percent");
+      g_ptr_array_add (argv, percent);
+    }
+  g_ptr_array_add (argv, (char *) out);
+  g_ptr_array_add (argv, NULL);
+  process = g_subprocess_newv ((const char *const *) argv->pdata, G_SUBPROCESS_FLAGS_NONE, error);
+  return process != NULL && g_subprocess_wait_check (process, NULL, error);
+}

@@ -93,6 +93,23 @@ gboolean mist_test_server_wait_for_patches (MistTestServer *server,
                                             guint timeout_seconds,
                                             GError **error);
 
+/* Waits until the manifest of version ordinal of the game has its "packs" member, up to
+ * timeout_seconds. */
+gboolean mist_test_server_wait_for_packs (MistTestServer *server,
+                                          const char *token,
+                                          const char *slug,
+                                          gint64 ordinal,
+                                          guint timeout_seconds,
+                                          GError **error);
+
+/* Writes a build of n_files small files into out with tests/lib/make-small-files-build,
+ * or with source set, the next version of source with change_percent of them changed. */
+gboolean mist_test_make_small_files_build (const char *out,
+                                           guint n_files,
+                                           const char *source,
+                                           guint change_percent,
+                                           GError **error);
+
 /* Removes a folder and everything under it. */
 void mist_test_remove_tree (const char *path);
 
