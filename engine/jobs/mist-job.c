@@ -710,6 +710,39 @@ on_objects_downloaded (GObject *source, GAsyncResult *result, gpointer data)
   g_object_unref (task);
 }
 
+static void
+add_packs (MistJob *self, MistDownload *download, GPtrArray *packs)
+{
+  for (guint i = 0; i < packs->len; i++)
+    {
+      const MistPack *pack = g_ptr_array_index (packs, i);
+      g_autofree char *url = mist_client_get_object_url (self->context.client, pack->id);
+
+      mist_download_add_pack (download, pack, url);
+    }
+}
+
+/* Offers the download the packs of the patch sets on the plan's route and of the target
+ * version, so that small objects come in a few Range requests. */
+static void
+job_add_packs (MistJob *self, MistDownload *download)
+{
+  GArray *route = mist_plan_get_route_ordinals (self->plan);
+
+  /* The patch sets' packs come first: they hold an update's objects in one run, while
+   * the version's packs hold them among the unchanged files. */
+  for (guint i = 0; self->graph != NULL && route != NULL && i + 1 < route->len; i++)
+    {
+      MistPatchSet *patch_set = mist_version_graph_lookup_patch_set (
+        self->graph, g_array_index (route, gint64, i), g_array_index (route, gint64, i + 1));
+
+      if (patch_set != NULL)
+        add_packs (self, download, mist_patch_set_get_packs (patch_set));
+    }
+  if (self->target != NULL)
+    add_packs (self, download, mist_manifest_get_packs (self->target));
+}
+
 static MistDownload *
 job_create_download (MistJob *self, GPtrArray *objects)
 {
@@ -723,6 +756,7 @@ job_create_download (MistJob *self, GPtrArray *objects)
 
       mist_download_add_object (download, object->object_id, url, object->size);
     }
+  job_add_packs (self, download);
   return download;
 }
 

@@ -5,6 +5,7 @@
 #include "mist-manifest.h"
 #include "mist-error.h"
 #include "mist-hash.h"
+#include "mist-pack.h"
 #include "mist-path.h"
 
 #include <string.h>
@@ -16,6 +17,7 @@ struct _MistManifest
   GHashTable *by_path;  /* path → MistManifestFile * in `files` */
   MistPathSet *paths;
   MistLaunchConfig *launch; /* owned, nullable */
+  GPtrArray *packs;         /* MistPack *, owned; not part of the JSON this file writes */
   guint64 total_size;
   gboolean sorted;
 };
@@ -51,6 +53,7 @@ mist_manifest_new (void)
   manifest->by_path = g_hash_table_new (g_str_hash, g_str_equal);
   manifest->paths = mist_path_set_new ();
   manifest->sorted = TRUE;
+  manifest->packs = g_ptr_array_new_with_free_func ((GDestroyNotify) mist_pack_free);
   return manifest;
 }
 
@@ -72,6 +75,7 @@ mist_manifest_unref (MistManifest *manifest)
   g_ptr_array_unref (manifest->files);
   mist_path_set_free (manifest->paths);
   launch_config_free (manifest->launch);
+  g_ptr_array_unref (manifest->packs);
   g_free (manifest);
 }
 
@@ -155,6 +159,13 @@ mist_manifest_lookup (MistManifest *manifest, const char *path)
 {
   g_return_val_if_fail (manifest != NULL, NULL);
   return g_hash_table_lookup (manifest->by_path, path);
+}
+
+GPtrArray *
+mist_manifest_get_packs (MistManifest *manifest)
+{
+  g_return_val_if_fail (manifest != NULL, NULL);
+  return manifest->packs;
 }
 
 guint
@@ -433,6 +444,7 @@ mist_manifest_new_from_json_node (JsonNode *root, GError **error)
   JsonObject *object;
   JsonArray *files;
   JsonNode *node;
+  GPtrArray *packs;
 
   if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
     {
@@ -467,6 +479,14 @@ mist_manifest_new_from_json_node (JsonNode *root, GError **error)
   if (node != NULL && !parse_launch (manifest, json_node_get_object (node), error))
     return NULL;
 
+  packs = mist_packs_new_from_json_node (json_object_get_member (object, "packs"), error);
+  if (packs == NULL)
+    {
+      g_prefix_error (error, "Invalid manifest: ");
+      return NULL;
+    }
+  g_ptr_array_unref (manifest->packs);
+  manifest->packs = packs;
   return g_steal_pointer (&manifest);
 }
 

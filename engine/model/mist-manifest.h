@@ -54,6 +54,10 @@ gboolean mist_manifest_add_file (MistManifest *manifest,
 GPtrArray *mist_manifest_get_files (MistManifest *manifest);
 const MistManifestFile *mist_manifest_lookup (MistManifest *manifest, const char *path);
 guint mist_manifest_get_n_files (MistManifest *manifest);
+/* The packs of the version's full objects as the server listed them (MistPack elements,
+ * owned by the manifest); empty when it listed none. mist_manifest_to_json() leaves
+ * them out, because they describe the server's storage, not the build. */
+GPtrArray *mist_manifest_get_packs (MistManifest *manifest);
 guint64 mist_manifest_get_total_size (MistManifest *manifest);
 
 /* The launch configuration, or NULL when the manifest has none. */

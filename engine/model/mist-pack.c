@@ -26,6 +26,20 @@ mist_pack_new (const char *id, guint64 size)
   return pack;
 }
 
+MistPack *
+mist_pack_copy (const MistPack *pack)
+{
+  MistPack *copy = mist_pack_new (pack->id, pack->size);
+
+  for (guint i = 0; i < pack->entries->len; i++)
+    {
+      const MistPackEntry *entry = &g_array_index (pack->entries, MistPackEntry, i);
+
+      mist_pack_add_entry (copy, entry->object_id, entry->offset, entry->size);
+    }
+  return copy;
+}
+
 void
 mist_pack_free (MistPack *pack)
 {

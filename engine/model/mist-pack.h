@@ -29,6 +29,7 @@ typedef struct
 } MistPack;
 
 MistPack *mist_pack_new (const char *id, guint64 size);
+MistPack *mist_pack_copy (const MistPack *pack);
 void mist_pack_free (MistPack *pack);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (MistPack, mist_pack_free)
 

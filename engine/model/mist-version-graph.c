@@ -4,6 +4,7 @@
  */
 #include "mist-version-graph.h"
 #include "mist-error.h"
+#include "mist-pack.h"
 #include "mist-path.h"
 
 struct _MistPatchSet
@@ -16,6 +17,7 @@ struct _MistPatchSet
   GPtrArray *files;   /* MistPatchFile, sorted by path once sorted is TRUE */
   GHashTable *by_path; /* path → MistPatchFile in files */
   gboolean sorted;
+  GPtrArray *packs;    /* MistPack *, owned */
 };
 
 struct _MistVersionGraph
@@ -50,6 +52,7 @@ mist_patch_set_new (gint64 from_ordinal, gint64 to_ordinal, guint64 download_siz
   patch_set->files = g_ptr_array_new_with_free_func ((GDestroyNotify) patch_file_free);
   patch_set->by_path = g_hash_table_new (g_str_hash, g_str_equal);
   patch_set->sorted = TRUE;
+  patch_set->packs = g_ptr_array_new_with_free_func ((GDestroyNotify) mist_pack_free);
   return patch_set;
 }
 
@@ -67,6 +70,7 @@ mist_patch_set_unref (MistPatchSet *patch_set)
     return;
   g_hash_table_unref (patch_set->by_path);
   g_ptr_array_unref (patch_set->files);
+  g_ptr_array_unref (patch_set->packs);
   g_free (patch_set);
 }
 
@@ -172,6 +176,12 @@ compare_patch_files (gconstpointer a, gconstpointer b)
 }
 
 GPtrArray *
+mist_patch_set_get_packs (MistPatchSet *patch_set)
+{
+  return patch_set->packs;
+}
+
+GPtrArray *
 mist_patch_set_get_files (MistPatchSet *patch_set)
 {
   if (!patch_set->sorted)
@@ -274,6 +284,7 @@ mist_patch_set_new_from_json_node (JsonNode *node, GError **error)
 {
   g_autoptr (MistPatchSet) patch_set = NULL;
   JsonObject *object = json_get_object (node, "A patch set", error);
+  GPtrArray *packs;
   JsonNode *deltas;
   const char *state;
   gint64 from = 0;
@@ -313,6 +324,11 @@ mist_patch_set_new_from_json_node (JsonNode *node, GError **error)
       /* A ready set with no changed files still carries its (empty) file list. */
       patch_set->has_files = TRUE;
     }
+  packs = mist_packs_new_from_json_node (json_object_get_member (object, "packs"), error);
+  if (packs == NULL)
+    goto invalid;
+  g_ptr_array_unref (patch_set->packs);
+  patch_set->packs = packs;
   return g_steal_pointer (&patch_set);
 
 invalid:

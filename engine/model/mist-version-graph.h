@@ -70,6 +70,9 @@ void mist_patch_set_set_has_files (MistPatchSet *patch_set, gboolean has_files);
 /* MistPatchFile elements sorted by path; owned by the patch set. */
 GPtrArray *mist_patch_set_get_files (MistPatchSet *patch_set);
 const MistPatchFile *mist_patch_set_lookup (MistPatchSet *patch_set, const char *path);
+/* The packs of the set's objects (MistPack elements, owned by the patch set), empty
+ * when the server listed none. */
+GPtrArray *mist_patch_set_get_packs (MistPatchSet *patch_set);
 
 typedef struct _MistVersionGraph MistVersionGraph;
 

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "mist-downloader.h"
+#include "mist-pack.h"
 
 G_BEGIN_DECLS
 
@@ -19,6 +20,13 @@ void mist_download_add_object (MistDownload *self,
                                const char *object_id,
                                const char *uri,
                                guint64 size);
+
+/* Adds a pack at uri that objects may be fetched from (docs/api.md, "Pack files"). An
+ * added object that is an entry of an added pack and not in the cache yet is fetched
+ * from the pack, with one Range request per run of nearby entries; an entry whose bytes
+ * do not match its id is fetched on its own instead. Only before
+ * mist_download_run_async(). */
+void mist_download_add_pack (MistDownload *self, const MistPack *pack, const char *uri);
 
 /* Fetches every object into the downloader's cache. Fails with the first object that
  * fails for good; the others are cancelled, and every complete or partial file stays in

@@ -10,6 +10,7 @@
 #include "mist-error.h"
 #include "mist-hash.h"
 #include "mist-http.h"
+#include "mist-pack-span.h"
 #include "mist-token-bucket.h"
 
 #include <errno.h>
@@ -72,6 +73,7 @@ typedef struct
   char *final_path;
   MistTransferProgressFunc progress;
   gpointer progress_data;
+  MistPackSpan *span; /* owned; set when the transfer fetches pack entries */
 
   guint attempt;
   GCancellable *attempt_cancellable; /* cancelled on user cancel or on a stall */
@@ -81,7 +83,9 @@ typedef struct
   GOutputStream *output;
   guint8 *buffer;
   gsize granted;
-  guint64 offset; /* bytes in the partial file */
+  guint64 offset; /* bytes in the partial file; for a span, the position in the pack */
+  guint64 end;    /* where this attempt's bytes end: the size, or the span's range end */
+  gboolean longer_reply; /* a span's reply goes on past the bytes needed */
 
   guint watchdog_id;
   guint64 window_bytes;
@@ -109,6 +113,7 @@ transfer_free (gpointer data)
   g_clear_object (&transfer->msg);
   g_clear_object (&transfer->body);
   g_clear_object (&transfer->output);
+  g_clear_pointer (&transfer->span, mist_pack_span_unref);
   g_free (transfer->buffer);
   g_free (transfer->object_id);
   g_free (transfer->uri);
@@ -367,7 +372,7 @@ transfer_begin (Transfer *transfer)
       transfer_finish (transfer, error);
       return;
     }
-  if (g_file_test (transfer->final_path, G_FILE_TEST_IS_REGULAR))
+  if (transfer->span == NULL && g_file_test (transfer->final_path, G_FILE_TEST_IS_REGULAR))
     {
       if (transfer->progress != NULL)
         transfer->progress (transfer->object_id, transfer->size, transfer->progress_data);
@@ -570,7 +575,9 @@ transfer_fail_attempt (Transfer *transfer, GError *error)
   transfer_reset_attempt (transfer);
 
   /* A write that was cancelled may still have reached the file: report what is there. */
-  if (transfer->progress != NULL)
+  if (transfer->span != NULL)
+    mist_pack_span_drop_partial (transfer->span);
+  else if (transfer->progress != NULL)
     transfer->progress (transfer->object_id,
                         mist_downloader_get_partial_size (self, transfer->object_id),
                         transfer->progress_data);
@@ -863,13 +870,108 @@ on_closed (GObject *source, GAsyncResult *result, gpointer data)
   transfer_verify (transfer);
 }
 
+/* Pack spans */
+
+/* Checks the reply to a span's request: 206 from the requested start to at least the
+ * requested end, or 200 with the whole pack from a server that ignored the Range. */
+static GError *
+span_check_reply (Transfer *transfer)
+{
+  SoupMessageHeaders *headers = soup_message_get_response_headers (transfer->msg);
+  guint status = soup_message_get_status (transfer->msg);
+  goffset start = 0;
+  goffset end = 0;
+  goffset total = 0;
+  goffset length;
+
+  if (status == SOUP_STATUS_OK)
+    {
+      transfer->offset = 0;
+      start = 0;
+      end = (goffset) transfer->size - 1;
+    }
+  else if (status != SOUP_STATUS_PARTIAL_CONTENT)
+    {
+      return mist_http_error_from_status (transfer->msg, NULL);
+    }
+  else if (!soup_message_headers_get_content_range (headers, &start, &end, &total) ||
+           (guint64) start != transfer->offset || (guint64) end + 1 < transfer->end ||
+           (guint64) end >= transfer->size || (total >= 0 && (guint64) total != transfer->size))
+    {
+      g_autofree char *problem = g_strdup_printf (
+        "a Content-Range other than bytes %" G_GUINT64_FORMAT "-%" G_GUINT64_FORMAT
+        "/%" G_GUINT64_FORMAT,
+        transfer->offset, transfer->end - 1, transfer->size);
+
+      return invalid_reply_error (transfer, problem);
+    }
+
+  transfer->longer_reply = (guint64) end + 1 > transfer->end;
+  length = soup_message_headers_get_content_length (headers);
+  if (soup_message_headers_get_encoding (headers) == SOUP_ENCODING_CONTENT_LENGTH &&
+      length != end - start + 1)
+    return invalid_reply_error (transfer, "a Content-Length other than its Content-Range");
+  return NULL;
+}
+
+static void
+on_span_stored (GObject *source, GAsyncResult *result, gpointer data)
+{
+  Transfer *transfer = data;
+  GError *error = NULL;
+
+  if (!mist_pack_span_wait_finish (transfer->span, result, &error))
+    {
+      transfer_fail_attempt (transfer, error);
+      return;
+    }
+  transfer_finish (transfer, NULL);
+}
+
+static void
+span_complete (Transfer *transfer)
+{
+  transfer_reset_attempt (transfer);
+  mist_pack_span_wait_async (transfer->span, transfer->attempt_cancellable, on_span_stored,
+                             transfer);
+}
+
+/* Feeds n bytes read for a span. A reply of exactly the requested bytes is read to its
+ * end, so that the connection can serve the next request. The rest of a longer reply is
+ * not needed. */
+static void
+span_received (Transfer *transfer, gsize n)
+{
+  gsize useful = (gsize) MIN ((guint64) n, transfer->end - transfer->offset);
+
+  if (n == 0 || (transfer->longer_reply && useful == 0))
+    {
+      span_complete (transfer);
+      return;
+    }
+  if (useful < n && !transfer->longer_reply)
+    {
+      transfer_fail_attempt (transfer,
+                             invalid_reply_error (transfer, "more bytes than the range"));
+      return;
+    }
+  mist_pack_span_feed (transfer->span, transfer->offset, transfer->buffer, useful);
+  transfer->offset += useful;
+  if (transfer->longer_reply && transfer->offset == transfer->end)
+    {
+      span_complete (transfer);
+      return;
+    }
+  transfer_read_next (transfer);
+}
+
 static void
 on_read (GObject *source, GAsyncResult *result, gpointer data)
 {
   Transfer *transfer = data;
   GError *error = NULL;
   gssize n = g_input_stream_read_finish (G_INPUT_STREAM (source), result, &error);
-  guint64 remaining = transfer->size - transfer->offset;
+  guint64 remaining = transfer->end - transfer->offset;
 
   if (n < 0)
     {
@@ -882,6 +984,11 @@ on_read (GObject *source, GAsyncResult *result, gpointer data)
 
   mist_token_bucket_give_back (transfer->downloader->bucket, transfer->granted - (gsize) n);
   transfer->window_bytes += (guint64) n;
+  if (transfer->span != NULL && (n > 0 || remaining == 0))
+    {
+      span_received (transfer, (gsize) n);
+      return;
+    }
 
   if (n == 0 && remaining > 0)
     {
@@ -920,7 +1027,7 @@ transfer_read_next (gpointer data)
   Transfer *transfer = data;
   /* One byte more than remains, so a server that sends too much is noticed. */
   gsize requested = (gsize) MIN ((guint64) READ_BUFFER_SIZE,
-                                 transfer->size - transfer->offset + 1);
+                                 transfer->end - transfer->offset + 1);
   gint64 wait_us = 0;
 
   transfer->granted = mist_token_bucket_take (transfer->downloader->bucket, requested,
@@ -953,8 +1060,8 @@ on_sent (GObject *source, GAsyncResult *result, gpointer data)
       return;
     }
 
-  error = transfer_check_reply (transfer);
-  if (error == NULL)
+  error = transfer->span != NULL ? span_check_reply (transfer) : transfer_check_reply (transfer);
+  if (error == NULL && transfer->span == NULL)
     open_part_file (transfer, &error);
   if (error != NULL)
     {
@@ -974,15 +1081,27 @@ transfer_attempt (gpointer data)
   GStatBuf info;
 
   transfer->attempt++;
-  transfer->offset = g_stat (transfer->part_path, &info) == 0 ? (guint64) info.st_size : 0;
-  etag = read_saved_etag (transfer);
-  if (transfer->offset > transfer->size || (transfer->offset > 0 && etag == NULL &&
-                                            transfer->offset < transfer->size))
-    transfer->offset = 0;
-  if (transfer->offset == transfer->size)
+  if (transfer->span != NULL)
     {
-      transfer_verify (transfer);
-      return;
+      if (!mist_pack_span_get_range (transfer->span, &transfer->offset, &transfer->end))
+        {
+          transfer_finish (transfer, NULL);
+          return;
+        }
+    }
+  else
+    {
+      transfer->end = transfer->size;
+      transfer->offset = g_stat (transfer->part_path, &info) == 0 ? (guint64) info.st_size : 0;
+      etag = read_saved_etag (transfer);
+      if (transfer->offset > transfer->size || (transfer->offset > 0 && etag == NULL &&
+                                                transfer->offset < transfer->size))
+        transfer->offset = 0;
+      if (transfer->offset == transfer->size)
+        {
+          transfer_verify (transfer);
+          return;
+        }
     }
 
   transfer->msg = soup_message_new (SOUP_METHOD_GET, transfer->uri);
@@ -997,7 +1116,13 @@ transfer_attempt (gpointer data)
   soup_message_headers_replace (headers, "Accept-Encoding", "identity");
   if (self->authorization != NULL)
     soup_message_headers_replace (headers, "Authorization", self->authorization);
-  if (transfer->offset > 0)
+  /* Packs are immutable and every entry is verified, so a span needs no If-Range. */
+  if (transfer->span != NULL)
+    {
+      soup_message_headers_set_range (headers, (goffset) transfer->offset,
+                                      (goffset) transfer->end - 1);
+    }
+  else if (transfer->offset > 0)
     {
       soup_message_headers_set_range (headers, (goffset) transfer->offset, -1);
       soup_message_headers_replace (headers, "If-Range", etag);
@@ -1006,6 +1131,47 @@ transfer_attempt (gpointer data)
   transfer_start_watchdog (transfer);
   soup_session_send_async (self->session, transfer->msg, G_PRIORITY_DEFAULT,
                            transfer->attempt_cancellable, on_sent, transfer);
+}
+
+/* Creates the transfer of uri as the data of task and queues it for a slot. Returns NULL
+ * after failing the task when the cache folder cannot be created. */
+static Transfer *
+downloader_queue_transfer (MistDownloader *self,
+                           GTask *task,
+                           const char *object_id,
+                           const char *uri,
+                           guint64 size)
+{
+  GCancellable *cancellable = g_task_get_cancellable (task);
+  Transfer *transfer;
+
+  if (g_mkdir_with_parents (self->cache_dir, 0755) != 0)
+    {
+      int saved_errno = errno;
+
+      g_task_return_new_error (task, G_IO_ERROR, g_io_error_from_errno (saved_errno),
+                               "Failed to create the object cache %s: %s", self->cache_dir,
+                               g_strerror (saved_errno));
+      g_object_unref (task);
+      return NULL;
+    }
+
+  transfer = g_new0 (Transfer, 1);
+  transfer->downloader = g_object_ref (self);
+  transfer->task = task;
+  transfer->object_id = g_strdup (object_id);
+  transfer->uri = g_strdup (uri);
+  transfer->size = size;
+  transfer->buffer = g_malloc (READ_BUFFER_SIZE);
+  transfer->attempt_cancellable = g_cancellable_new ();
+  if (cancellable != NULL)
+    transfer->cancel_handler = g_cancellable_connect (cancellable,
+                                                      G_CALLBACK (on_user_cancelled),
+                                                      g_object_ref (transfer->attempt_cancellable),
+                                                      g_object_unref);
+  g_task_set_task_data (task, transfer, transfer_free);
+  g_queue_push_tail (&self->waiting, task);
+  return transfer;
 }
 
 void
@@ -1019,7 +1185,7 @@ mist_downloader_fetch_async (MistDownloader *self,
                              GAsyncReadyCallback callback,
                              gpointer user_data)
 {
-  g_autoptr (GTask) task = NULL;
+  GTask *task;
   Transfer *transfer;
 
   g_return_if_fail (MIST_IS_DOWNLOADER (self));
@@ -1033,44 +1199,54 @@ mist_downloader_fetch_async (MistDownloader *self,
       g_task_return_new_error (task, MIST_ERROR, MIST_ERROR_INVALID_DATA,
                                "Invalid object id %s: expected 64 lowercase hex digits",
                                object_id);
+      g_object_unref (task);
       return;
     }
-  if (g_mkdir_with_parents (self->cache_dir, 0755) != 0)
-    {
-      int saved_errno = errno;
-
-      g_task_return_new_error (task, G_IO_ERROR, g_io_error_from_errno (saved_errno),
-                               "Failed to create the object cache %s: %s", self->cache_dir,
-                               g_strerror (saved_errno));
-      return;
-    }
-
-  transfer = g_new0 (Transfer, 1);
-  transfer->downloader = g_object_ref (self);
-  transfer->task = task;
-  transfer->object_id = g_strdup (object_id);
-  transfer->uri = g_strdup (uri);
-  transfer->size = size;
+  transfer = downloader_queue_transfer (self, task, object_id, uri, size);
+  if (transfer == NULL)
+    return;
   transfer->final_path = mist_downloader_get_object_path (self, object_id);
   transfer->part_path = g_strconcat (transfer->final_path, ".part", NULL);
   transfer->etag_path = g_strconcat (transfer->final_path, ".etag", NULL);
   transfer->progress = progress;
   transfer->progress_data = progress_data;
-  transfer->buffer = g_malloc (READ_BUFFER_SIZE);
-  transfer->attempt_cancellable = g_cancellable_new ();
-  if (cancellable != NULL)
-    transfer->cancel_handler = g_cancellable_connect (cancellable,
-                                                      G_CALLBACK (on_user_cancelled),
-                                                      g_object_ref (transfer->attempt_cancellable),
-                                                      g_object_unref);
-  g_task_set_task_data (task, transfer, transfer_free);
-
-  g_queue_push_tail (&self->waiting, g_steal_pointer (&task));
   downloader_start_waiting (self);
 }
 
 gboolean
 mist_downloader_fetch_finish (MistDownloader *self, GAsyncResult *result, GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+void
+mist_downloader_fetch_span_async (MistDownloader *self,
+                                  MistPackSpan *span,
+                                  const char *uri,
+                                  guint64 pack_size,
+                                  GCancellable *cancellable,
+                                  GAsyncReadyCallback callback,
+                                  gpointer user_data)
+{
+  GTask *task;
+  Transfer *transfer;
+
+  g_return_if_fail (MIST_IS_DOWNLOADER (self));
+  g_return_if_fail (span != NULL && uri != NULL);
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, mist_downloader_fetch_span_async);
+  transfer = downloader_queue_transfer (self, task, mist_pack_span_get_pack_id (span), uri,
+                                        pack_size);
+  if (transfer == NULL)
+    return;
+  transfer->span = mist_pack_span_ref (span);
+  downloader_start_waiting (self);
+}
+
+gboolean
+mist_downloader_fetch_span_finish (MistDownloader *self, GAsyncResult *result, GError **error)
 {
   g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
   return g_task_propagate_boolean (G_TASK (result), error);

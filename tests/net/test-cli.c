@@ -350,6 +350,11 @@ test_cli_no_keyring (Fixture *fixture, gconstpointer data)
   g_assert_true (g_file_test (config, G_FILE_TEST_EXISTS));
 }
 
+/* Bytes of each data file of the builds that start_slow_install() fetches. Compressed
+ * to about half, such files stay above the server's 1 MiB limit for pack entries, so
+ * each is a single object with a partial file while it downloads. */
+#define SLOW_FILE_SIZE (3 * 1024 * 1024)
+
 /* Starts `mist-cli --limit-rate 256K install slug` and returns once its first partial
  * file exists, so that the download runs for seconds more. */
 static GSubprocess *
@@ -407,7 +412,7 @@ test_cli_second_process_busy (Fixture *fixture, gconstpointer data)
 
   if (!fixture->started)
     return;
-  build = net_write_build (&fixture->net, "big", 2, 1024 * 1024, 23);
+  build = net_write_build (&fixture->net, "big", 2, SLOW_FILE_SIZE, 23);
   net_create_game (&fixture->net, "tetris");
   net_push (&fixture->net, "tetris", "1.0", build);
   login (fixture);
@@ -443,7 +448,7 @@ test_cli_interrupt_resumes (Fixture *fixture, gconstpointer data)
 
   if (!fixture->started)
     return;
-  build = net_write_build (&fixture->net, "big", 2, 1024 * 1024, 21);
+  build = net_write_build (&fixture->net, "big", 2, SLOW_FILE_SIZE, 21);
   net_create_game (&fixture->net, "tetris");
   net_push (&fixture->net, "tetris", "1.0", build);
   login (fixture);

@@ -1,0 +1,384 @@
+/* test-packs.c: installs and updates of many small files fetched from pack files
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * The server is a real backend-stub; the client is the engine's queue, as the launcher
+ * runs it. Every request the client's session sends is recorded, to count the requests
+ * for objects and to see where a resumed transfer starts.
+ */
+#include "mist-hash.h"
+#include "mist-pack.h"
+#include "mist-queue.h"
+#include "net-test-util.h"
+
+#include <fcntl.h>
+#include <glib/gstdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#define N_FILES 300
+
+typedef struct
+{
+  NetServer net;
+  gboolean started;
+  MistClient *client;
+  MistStateDb *db;
+  MistDownloader *downloader;
+  MistQueue *queue;
+  char *games_dir;
+  char *cache_dir;
+  char *v1;
+  char *v2;
+  GPtrArray *requests; /* "PATH RANGE" of every object request, RANGE "-" without one */
+} Fixture;
+
+static void
+on_done (GObject *source, GAsyncResult *result, gpointer data)
+{
+  *(GAsyncResult **) data = g_object_ref (result);
+}
+
+static GAsyncResult *
+wait_for (GAsyncResult **result)
+{
+  while (*result == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  return *result;
+}
+
+static void
+on_request_queued (SoupSession *session, SoupMessage *message, gpointer data)
+{
+  Fixture *fixture = data;
+  const char *path = g_uri_get_path (soup_message_get_uri (message));
+  const char *range = soup_message_headers_get_one (soup_message_get_request_headers (message),
+                                                    "Range");
+
+  if (strstr (path, "/objects/") != NULL)
+    g_ptr_array_add (fixture->requests,
+                     g_strdup_printf ("%s %s", path, range != NULL ? range : "-"));
+}
+
+/* Writes a small-files build with the start script net_push() names in the launch
+ * configuration. */
+static char *
+write_small_files_build (Fixture *fixture, const char *name, const char *source)
+{
+  static const char script[] = "#!/bin/sh\necho started\n";
+  char *root = g_build_filename (fixture->net.work_dir, name, NULL);
+  g_autofree char *bin = g_build_filename (root, "bin", NULL);
+  g_autofree char *game = g_build_filename (bin, "game", NULL);
+  g_autoptr (GError) error = NULL;
+
+  mist_test_make_small_files_build (root, N_FILES, source, 80, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (g_mkdir_with_parents (bin, 0755), ==, 0);
+  g_file_set_contents (game, script, -1, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (g_chmod (game, 0755), ==, 0);
+  return root;
+}
+
+static void
+fixture_set_up (Fixture *fixture, gconstpointer data)
+{
+  g_autoptr (GAsyncResult) result = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *db_path = NULL;
+
+  fixture->started = net_server_start (&fixture->net);
+  if (!fixture->started)
+    return;
+  fixture->requests = g_ptr_array_new_with_free_func (g_free);
+  fixture->games_dir = g_build_filename (fixture->net.work_dir, "games", NULL);
+  fixture->cache_dir = g_build_filename (fixture->net.work_dir, "objects", NULL);
+  db_path = g_build_filename (fixture->net.work_dir, "state.db", NULL);
+  fixture->client = mist_client_new (mist_test_server_get_url (fixture->net.server), NULL,
+                                     &error);
+  g_assert_no_error (error);
+  mist_client_login_async (fixture->client, MIST_TEST_USER_NAME, MIST_TEST_USER_PASSWORD,
+                           NULL, on_done, &result);
+  g_assert_true (mist_client_login_finish (fixture->client, wait_for (&result), &error));
+  g_assert_no_error (error);
+  g_signal_connect (mist_client_get_session (fixture->client), "request-queued",
+                    G_CALLBACK (on_request_queued), fixture);
+
+  fixture->db = mist_state_db_open (db_path, &error);
+  g_assert_no_error (error);
+  fixture->downloader = mist_downloader_new (mist_client_get_session (fixture->client),
+                                             fixture->cache_dir);
+  mist_downloader_set_max_parallel (fixture->downloader, 2);
+  fixture->queue = mist_queue_new (fixture->client, fixture->downloader, fixture->db,
+                                   fixture->games_dir);
+  g_clear_object (&result);
+  mist_queue_load_async (fixture->queue, NULL, on_done, &result);
+  g_assert_true (mist_queue_load_finish (fixture->queue, wait_for (&result), &error));
+  g_assert_no_error (error);
+
+  fixture->v1 = write_small_files_build (fixture, "v1", NULL);
+  fixture->v2 = write_small_files_build (fixture, "v2", fixture->v1);
+  net_create_game (&fixture->net, "many");
+  net_push (&fixture->net, "many", "1.0", fixture->v1);
+  mist_test_server_wait_for_packs (fixture->net.server, fixture->net.admin_token, "many", 1, 60,
+                                   &error);
+  g_assert_no_error (error);
+}
+
+static void
+fixture_tear_down (Fixture *fixture, gconstpointer data)
+{
+  if (!fixture->started)
+    return;
+  g_signal_handlers_disconnect_by_data (mist_client_get_session (fixture->client), fixture);
+  g_clear_object (&fixture->queue);
+  g_clear_object (&fixture->downloader);
+  g_clear_pointer (&fixture->db, mist_state_db_unref);
+  g_clear_object (&fixture->client);
+  net_server_stop (&fixture->net);
+  g_free (fixture->games_dir);
+  g_free (fixture->cache_dir);
+  g_free (fixture->v1);
+  g_free (fixture->v2);
+  g_ptr_array_unref (fixture->requests);
+}
+
+static void
+on_finished (MistQueue *queue, MistJob *job, gpointer data)
+{
+  *(MistJob **) data = job;
+}
+
+/* Runs the main context until job stops (done, failed, cancelled or paused). */
+static MistJobState
+wait_for_job (Fixture *fixture, MistJob *job)
+{
+  MistJob *finished = NULL;
+  gulong handler = g_signal_connect (fixture->queue, "job-finished", G_CALLBACK (on_finished),
+                                     &finished);
+
+  while (finished != job)
+    g_main_context_iteration (NULL, TRUE);
+  g_signal_handler_disconnect (fixture->queue, handler);
+  return mist_job_get_state (job);
+}
+
+static MistJob *
+add_job (Fixture *fixture, MistJobKind kind)
+{
+  g_autoptr (GAsyncResult) result = NULL;
+  g_autoptr (GError) error = NULL;
+  MistJob *job;
+
+  mist_queue_add_async (fixture->queue, "many", kind, 0, NULL, NULL, on_done, &result);
+  job = mist_queue_add_finish (fixture->queue, wait_for (&result), &error);
+  g_assert_no_error (error);
+  return g_object_ref (job);
+}
+
+static void
+run_job (Fixture *fixture, MistJobKind kind)
+{
+  g_autoptr (MistJob) job = add_job (fixture, kind);
+
+  g_assert_cmpint (wait_for_job (fixture, job), ==, MIST_JOB_STATE_DONE);
+  g_assert_null (mist_job_get_error_message (job));
+}
+
+static gboolean
+requested_object (Fixture *fixture, const char *object_id)
+{
+  for (guint i = 0; i < fixture->requests->len; i++)
+    if (strstr (g_ptr_array_index (fixture->requests, i), object_id) != NULL)
+      return TRUE;
+  return FALSE;
+}
+
+static void
+test_packs_install_update (Fixture *fixture, gconstpointer data)
+{
+  g_autofree char *install_path = NULL;
+  guint install_requests;
+
+  if (!fixture->started)
+    return;
+  install_path = g_build_filename (fixture->games_dir, "many", NULL);
+  run_job (fixture, MIST_JOB_KIND_INSTALL);
+  net_assert_tree_equal (fixture->v1, install_path);
+  /* About 6 MB of small objects fit in a few packs, fetched in spans of at least 1 MiB,
+   * so the requests do not grow with the 300 files. */
+  install_requests = fixture->requests->len;
+  g_test_message ("install: %u object requests for %u files", install_requests, N_FILES + 1);
+  g_assert_cmpuint (install_requests, >, 0);
+  g_assert_cmpuint (install_requests, <=, 12);
+
+  net_push (&fixture->net, "many", "2.0", fixture->v2);
+  g_ptr_array_set_size (fixture->requests, 0);
+  run_job (fixture, MIST_JOB_KIND_UPDATE);
+  net_assert_tree_equal (fixture->v2, install_path);
+  g_test_message ("update: %u object requests", fixture->requests->len);
+  g_assert_cmpuint (fixture->requests->len, >, 0);
+  g_assert_cmpuint (fixture->requests->len, <=, 12);
+}
+
+/* Returns the first pack of the version's manifest, parsed from the API. */
+static MistPack *
+first_pack (Fixture *fixture)
+{
+  g_autoptr (SoupMessage) message = NULL;
+  g_autoptr (GBytes) reply = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (MistManifest) manifest = NULL;
+
+  message = mist_test_server_send (fixture->net.server, "GET",
+                                   "/api/v1/games/many/versions/1/manifest",
+                                   fixture->net.admin_token, NULL, &reply, &error);
+  g_assert_no_error (error);
+  manifest = mist_manifest_new_from_json (g_bytes_get_data (reply, NULL),
+                                          (gssize) g_bytes_get_size (reply), &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (mist_manifest_get_packs (manifest)->len, >, 0);
+  return mist_pack_copy (g_ptr_array_index (mist_manifest_get_packs (manifest), 0));
+}
+
+/* A pack entry whose bytes changed on the server is never installed: the client sees
+ * the wrong hash and fetches that object on its own. */
+static void
+test_packs_corrupt_entry (Fixture *fixture, gconstpointer data)
+{
+  g_autoptr (MistPack) pack = NULL;
+  g_autofree char *pack_path = NULL;
+  g_autofree char *install_path = NULL;
+  const MistPackEntry *entry;
+  guint8 byte;
+  int fd;
+
+  if (!fixture->started)
+    return;
+  pack = first_pack (fixture);
+  entry = &g_array_index (pack->entries, MistPackEntry, 1);
+  pack_path = g_build_filename (mist_test_server_get_data_dir (fixture->net.server), "content",
+                                "objects", (char[]) { pack->id[0], pack->id[1], '\0' },
+                                pack->id, NULL);
+  fd = open (pack_path, O_RDWR);
+  g_assert_cmpint (fd, >=, 0);
+  g_assert_cmpint (pread (fd, &byte, 1, (off_t) entry->offset + 5), ==, 1);
+  byte ^= 0xff;
+  g_assert_cmpint (pwrite (fd, &byte, 1, (off_t) entry->offset + 5), ==, 1);
+  close (fd);
+
+  install_path = g_build_filename (fixture->games_dir, "many", NULL);
+  run_job (fixture, MIST_JOB_KIND_INSTALL);
+  net_assert_tree_equal (fixture->v1, install_path);
+  g_assert_true (requested_object (fixture, entry->object_id));
+  g_assert_false (requested_object (fixture,
+                                    g_array_index (pack->entries, MistPackEntry, 2).object_id));
+}
+
+static void
+on_progress (MistJob *job, GParamSpec *pspec, gpointer data)
+{
+  Fixture *fixture = data;
+
+  if (mist_job_get_bytes_done (job) * 3 > mist_job_get_bytes_total (job) &&
+      mist_job_get_state (job) == MIST_JOB_STATE_RUNNING)
+    mist_queue_pause (fixture->queue, job, NULL);
+}
+
+/* Returns the length of a request's "Range: bytes=A-B", 0 without a range. */
+static guint64
+range_length (const char *request)
+{
+  const char *range = strstr (request, " bytes=");
+  char *end = NULL;
+  guint64 first;
+  guint64 last;
+
+  if (range == NULL)
+    return 0;
+  first = g_ascii_strtoull (range + strlen (" bytes="), &end, 10);
+  g_assert_true (*end == '-');
+  last = g_ascii_strtoull (end + 1, NULL, 10);
+  return last - first + 1;
+}
+
+/* Returns the bytes of the complete objects in the cache. */
+static guint64
+stored_bytes (Fixture *fixture)
+{
+  g_autoptr (GDir) dir = g_dir_open (fixture->cache_dir, 0, NULL);
+  const char *name;
+  guint64 total = 0;
+
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *path = g_build_filename (fixture->cache_dir, name, NULL);
+      GStatBuf info;
+
+      if (mist_sha256_hex_is_valid (name) && g_stat (path, &info) == 0)
+        total += (guint64) info.st_size;
+    }
+  return total;
+}
+
+/* A paused install continues after the pack entries it stored before. */
+static void
+test_packs_pause_resumes (Fixture *fixture, gconstpointer data)
+{
+  g_autoptr (MistJob) job = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *install_path = NULL;
+  guint64 stored;
+  guint64 requested = 0;
+  guint before;
+
+  if (!fixture->started)
+    return;
+  /* 1 MB/s makes the install of about 6 MB last long enough to pause it a third of the
+   * way. */
+  mist_downloader_set_rate_limit (fixture->downloader, 1000 * 1000);
+  job = add_job (fixture, MIST_JOB_KIND_INSTALL);
+  g_signal_connect (job, "notify::bytes-done", G_CALLBACK (on_progress), fixture);
+  g_assert_cmpint (wait_for_job (fixture, job), ==, MIST_JOB_STATE_PAUSED);
+  g_signal_handlers_disconnect_by_data (job, fixture);
+  stored = stored_bytes (fixture);
+  g_test_message ("paused with %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT " bytes stored",
+                  stored, mist_job_get_bytes_total (job));
+  g_assert_cmpuint (stored, >, 0);
+  g_assert_cmpuint (stored, <, mist_job_get_bytes_total (job));
+
+  before = fixture->requests->len;
+  mist_downloader_set_rate_limit (fixture->downloader, 0);
+  g_assert_true (mist_queue_resume (fixture->queue, job, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (wait_for_job (fixture, job), ==, MIST_JOB_STATE_DONE);
+  install_path = g_build_filename (fixture->games_dir, "many", NULL);
+  net_assert_tree_equal (fixture->v1, install_path);
+
+  /* The requests after the pause skip every entry stored before it. Entries still being
+   * written at the pause are stored too, so fewer bytes may be left. */
+  for (guint i = before; i < fixture->requests->len; i++)
+    {
+      const char *request = g_ptr_array_index (fixture->requests, i);
+
+      g_assert_cmpuint (range_length (request), >, 0);
+      requested += range_length (request);
+    }
+  g_assert_cmpuint (requested, >, 0);
+  g_assert_cmpuint (requested, <=, mist_job_get_bytes_total (job) - stored);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+
+#define ADD(name, function) \
+  g_test_add (name, Fixture, NULL, fixture_set_up, function, fixture_tear_down)
+  ADD ("/net/packs/install-update", test_packs_install_update);
+  ADD ("/net/packs/corrupt-entry", test_packs_corrupt_entry);
+  ADD ("/net/packs/pause-resumes", test_packs_pause_resumes);
+#undef ADD
+
+  return g_test_run ();
+}
