@@ -63,6 +63,9 @@ struct _MistDownload
   gint64 samples[SPEED_SAMPLES]; /* bytes_done at each tick, ring buffer */
   guint n_samples;
   GSource *tick; /* owned while running */
+  gint64 started_us; /* monotonic time of the run's start */
+  guint n_spans;     /* pack spans of the run */
+  guint n_packed;    /* objects fetched from packs in the run */
 };
 
 G_DEFINE_FINAL_TYPE (MistDownload, mist_download, G_TYPE_OBJECT)
@@ -305,6 +308,10 @@ download_complete (MistDownload *self)
   g_clear_object (&self->cancellable);
   self->speed = 0;
   notify_progress (self);
+  g_debug ("Fetched %u of %u objects (%" G_GUINT64_FORMAT " bytes, %u from %u pack spans) in "
+           "%" G_GINT64_FORMAT " ms",
+           self->n_done, self->entries->len, self->bytes_done, self->n_packed, self->n_spans,
+           (g_get_monotonic_time () - self->started_us) / 1000);
 
   if (self->first_error != NULL)
     g_task_return_error (task, g_steal_pointer (&self->first_error));
@@ -523,6 +530,7 @@ mist_download_run_async (MistDownload *self,
   self->n_done = 0;
   self->bytes_done = 0;
   self->n_samples = 0;
+  self->started_us = g_get_monotonic_time ();
 
   if (self->entries->len == 0)
     {
@@ -543,10 +551,16 @@ mist_download_run_async (MistDownload *self,
       self->bytes_done += entry->on_disk;
     }
   fetches = plan_spans (self);
+  self->n_spans = fetches->len;
   self->n_running = fetches->len;
+  self->n_packed = 0;
   for (guint i = 0; i < self->entries->len; i++)
-    if (!((Entry *) g_ptr_array_index (self->entries, i))->in_span)
-      self->n_running++;
+    {
+      if (((Entry *) g_ptr_array_index (self->entries, i))->in_span)
+        self->n_packed++;
+      else
+        self->n_running++;
+    }
 
   /* Every transfer is counted before the first starts, since one may finish at once. */
   for (guint i = 0; i < fetches->len; i++)

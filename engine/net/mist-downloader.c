@@ -86,6 +86,7 @@ typedef struct
   guint64 offset; /* bytes in the partial file; for a span, the position in the pack */
   guint64 end;    /* where this attempt's bytes end: the size, or the span's range end */
   gboolean longer_reply; /* a span's reply goes on past the bytes needed */
+  GError *final_error;   /* owned while a failed span waits for its entries' stores */
 
   guint watchdog_id;
   guint64 window_bytes;
@@ -563,6 +564,29 @@ transfer_reset_attempt (Transfer *transfer)
   g_clear_object (&transfer->msg);
 }
 
+static void
+on_stores_settled (GObject *source, GAsyncResult *result, gpointer data)
+{
+  Transfer *transfer = data;
+
+  mist_pack_span_wait_finish (transfer->span, result, NULL);
+  transfer_finish (transfer, g_steal_pointer (&transfer->final_error));
+}
+
+/* Fails the transfer with error (owned). A span first waits for the entries still being
+ * stored, because they report their progress to the caller. */
+static void
+transfer_finish_failed (Transfer *transfer, GError *error)
+{
+  if (transfer->span == NULL)
+    {
+      transfer_finish (transfer, error);
+      return;
+    }
+  transfer->final_error = error;
+  mist_pack_span_wait_async (transfer->span, NULL, on_stores_settled, transfer);
+}
+
 /* Ends the current attempt with error (owned) and either schedules the next attempt or
  * fails the transfer. The partial file stays for a later resume. */
 static void
@@ -586,7 +610,7 @@ transfer_fail_attempt (Transfer *transfer, GError *error)
     {
       g_clear_error (&error);
       g_cancellable_set_error_if_cancelled (user_cancellable, &error);
-      transfer_finish (transfer, error);
+      transfer_finish_failed (transfer, error);
       return;
     }
 
@@ -605,7 +629,7 @@ transfer_fail_attempt (Transfer *transfer, GError *error)
       if (mist_error_is_transient (error))
         g_prefix_error (&error, "Gave up after %u attempts: ", transfer->attempt);
       g_prefix_error (&error, "Failed to download object %s: ", transfer->object_id);
-      transfer_finish (transfer, error);
+      transfer_finish_failed (transfer, error);
       return;
     }
 

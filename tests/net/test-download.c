@@ -7,6 +7,7 @@
 #include "mist-fault-server.h"
 #include "mist-hash.h"
 #include "mist-http.h"
+#include "mist-pack.h"
 #include "mist-token-bucket.h"
 
 #include <glib/gstdio.h>
@@ -583,6 +584,139 @@ test_token_bucket_rate (void)
   g_assert_cmpint (wait_us, ==, 0);
 }
 
+/* Pack files */
+
+#define PACK_ENTRIES 4
+#define PACK_ENTRY_SIZE 100000
+
+typedef struct
+{
+  TestObject *entries[PACK_ENTRIES]; /* also served on their own */
+  GBytes *data;
+  char *url;
+  MistPack *index;
+} TestPack;
+
+static void
+test_pack_free (TestPack *pack)
+{
+  for (guint i = 0; i < PACK_ENTRIES; i++)
+    test_object_free (pack->entries[i]);
+  g_bytes_unref (pack->data);
+  g_free (pack->url);
+  mist_pack_free (pack->index);
+  g_free (pack);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (TestPack, test_pack_free)
+
+/* Publishes a pack of PACK_ENTRIES random objects; the byte at corrupt_offset of the
+ * pack is flipped unless corrupt_offset is -1. */
+static TestPack *
+add_pack (Fixture *fixture, gssize corrupt_offset)
+{
+  TestPack *pack = g_new0 (TestPack, 1);
+  g_autoptr (GByteArray) bytes = g_byte_array_new ();
+  g_autofree char *id = NULL;
+
+  for (guint i = 0; i < PACK_ENTRIES; i++)
+    {
+      pack->entries[i] = add_object (fixture, PACK_ENTRY_SIZE);
+      g_byte_array_append (bytes, g_bytes_get_data (pack->entries[i]->data, NULL),
+                           PACK_ENTRY_SIZE);
+    }
+  if (corrupt_offset >= 0)
+    bytes->data[corrupt_offset] ^= 0xff;
+  pack->data = g_byte_array_free_to_bytes (g_steal_pointer (&bytes));
+  id = mist_sha256_hex_data (g_bytes_get_data (pack->data, NULL), g_bytes_get_size (pack->data));
+  pack->url = mist_fault_server_get_url (fixture->server, id);
+  mist_fault_server_set_object (fixture->server, id, pack->data);
+  pack->index = mist_pack_new (id, g_bytes_get_size (pack->data));
+  for (guint i = 0; i < PACK_ENTRIES; i++)
+    mist_pack_add_entry (pack->index, pack->entries[i]->id, i * PACK_ENTRY_SIZE,
+                         PACK_ENTRY_SIZE);
+  return pack;
+}
+
+/* Fetches the entries of pack whose bit is set in wanted, offering the pack. */
+static gboolean
+fetch_from_pack (Fixture *fixture, TestPack *pack, guint wanted, GError **error)
+{
+  g_autoptr (MistDownload) download = mist_download_new (fixture->downloader);
+
+  for (guint i = 0; i < PACK_ENTRIES; i++)
+    if (wanted & (1u << i))
+      mist_download_add_object (download, pack->entries[i]->id, pack->entries[i]->url,
+                                PACK_ENTRY_SIZE);
+  mist_download_add_pack (download, pack->index, pack->url);
+  return run_download (download, NULL, error);
+}
+
+static void
+test_download_pack_dropped_resumes (Fixture *fixture, gconstpointer data)
+{
+  g_autoptr (TestPack) pack = add_pack (fixture, -1);
+  g_autoptr (GPtrArray) requests = NULL;
+  g_autoptr (GError) error = NULL;
+
+  /* The first reply breaks off in the third entry: the next request starts there. */
+  mist_fault_server_drop_next (fixture->server, 1, 2 * PACK_ENTRY_SIZE + 5000);
+  g_assert_true (fetch_from_pack (fixture, pack, 0xf, &error));
+  g_assert_no_error (error);
+  for (guint i = 0; i < PACK_ENTRIES; i++)
+    assert_object_cached (fixture, pack->entries[i]);
+
+  requests = get_requests (fixture);
+  g_assert_cmpuint (requests->len, ==, 2);
+  g_assert_true (g_str_has_suffix (get_request (requests, 0)->path, pack->index->id));
+  g_assert_cmpint (get_request (requests, 0)->range_start, ==, 0);
+  g_assert_true (g_str_has_suffix (get_request (requests, 1)->path, pack->index->id));
+  g_assert_cmpint (get_request (requests, 1)->range_start, ==, 2 * PACK_ENTRY_SIZE);
+}
+
+/* A server that ignores Range sends the whole pack; the needed entries are taken from
+ * it, and an entry already cached is not asked for. */
+static void
+test_download_pack_ranges_refused (Fixture *fixture, gconstpointer data)
+{
+  g_autoptr (TestPack) pack = add_pack (fixture, -1);
+  g_autoptr (GPtrArray) requests = NULL;
+  g_autoptr (GError) error = NULL;
+
+  g_assert_true (fetch_objects (fixture, &pack->entries[1], 1, &error));
+  g_assert_no_error (error);
+  mist_fault_server_set_ranges_supported (fixture->server, FALSE);
+  g_assert_true (fetch_from_pack (fixture, pack, 0xe, &error));
+  g_assert_no_error (error);
+  for (guint i = 1; i < PACK_ENTRIES; i++)
+    assert_object_cached (fixture, pack->entries[i]);
+  g_assert_false (mist_downloader_has_object (fixture->downloader, pack->entries[0]->id));
+
+  requests = get_requests (fixture);
+  g_assert_cmpuint (requests->len, ==, 2);
+  g_assert_true (g_str_has_suffix (get_request (requests, 1)->path, pack->index->id));
+  g_assert_cmpint (get_request (requests, 1)->range_start, ==, 2 * PACK_ENTRY_SIZE);
+  g_assert_cmpuint (get_request (requests, 1)->status, ==, 200);
+}
+
+/* An entry whose bytes in the pack are wrong is fetched on its own. */
+static void
+test_download_pack_entry_corrupt (Fixture *fixture, gconstpointer data)
+{
+  g_autoptr (TestPack) pack = add_pack (fixture, PACK_ENTRY_SIZE + 10);
+  g_autoptr (GPtrArray) requests = NULL;
+  g_autoptr (GError) error = NULL;
+
+  g_assert_true (fetch_from_pack (fixture, pack, 0xf, &error));
+  g_assert_no_error (error);
+  for (guint i = 0; i < PACK_ENTRIES; i++)
+    assert_object_cached (fixture, pack->entries[i]);
+
+  requests = get_requests (fixture);
+  g_assert_cmpuint (requests->len, ==, 2);
+  g_assert_true (g_str_has_suffix (get_request (requests, 0)->path, pack->index->id));
+  g_assert_true (g_str_has_suffix (get_request (requests, 1)->path, pack->entries[1]->id));
+}
+
 static void
 add_test (const char *path, void (*func) (Fixture *, gconstpointer))
 {
@@ -615,5 +749,8 @@ main (int argc, char **argv)
   add_test ("/net/download/resume-after-kill", test_download_resume_after_kill);
   add_test ("/net/download/rate-limit-changed", test_download_rate_limit_changed);
   add_test ("/net/download/rate-limit-holds", test_download_rate_limit_holds);
+  add_test ("/net/download/pack-dropped-resumes", test_download_pack_dropped_resumes);
+  add_test ("/net/download/pack-ranges-refused", test_download_pack_ranges_refused);
+  add_test ("/net/download/pack-entry-corrupt", test_download_pack_entry_corrupt);
   return g_test_run ();
 }

@@ -16,7 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define N_FILES 300
+#define N_FILES 200
 
 typedef struct
 {
@@ -205,8 +205,8 @@ test_packs_install_update (Fixture *fixture, gconstpointer data)
   install_path = g_build_filename (fixture->games_dir, "many", NULL);
   run_job (fixture, MIST_JOB_KIND_INSTALL);
   net_assert_tree_equal (fixture->v1, install_path);
-  /* About 6 MB of small objects fit in a few packs, fetched in spans of at least 1 MiB,
-   * so the requests do not grow with the 300 files. */
+  /* About 4 MB of small objects fit in a few packs, fetched in spans of at least 1 MiB,
+   * so the requests do not grow with the 200 files. */
   install_requests = fixture->requests->len;
   g_test_message ("install: %u object requests for %u files", install_requests, N_FILES + 1);
   g_assert_cmpuint (install_requests, >, 0);
@@ -334,7 +334,7 @@ test_packs_pause_resumes (Fixture *fixture, gconstpointer data)
 
   if (!fixture->started)
     return;
-  /* 1 MB/s makes the install of about 6 MB last long enough to pause it a third of the
+  /* 1 MB/s makes the install of about 4 MB last long enough to pause it a third of the
    * way. */
   mist_downloader_set_rate_limit (fixture->downloader, 1000 * 1000);
   job = add_job (fixture, MIST_JOB_KIND_INSTALL);
