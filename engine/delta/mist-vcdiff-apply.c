@@ -114,17 +114,7 @@ mist_vcdiff_adler32 (guint32 adler, const guint8 *data, gsize length)
   return (b << 16) | a;
 }
 
-/* Where a window's COPY addresses below the segment length point: mapped memory, or a
- * file read with pread (the source when it cannot be mapped, the output for VCD_TARGET). */
-typedef struct
-{
-  const guint8 *map;
-  int fd;
-  const char *file_name; /* for messages: "source file" or "output file" */
-  guint64 file_offset;   /* where offset 0 of the source or output is in fd */
-  guint64 offset;
-  guint64 length;
-} Segment;
+typedef MistVcdiffSegment Segment;
 
 static gboolean
 pread_all (int fd, guint8 *out, gsize length, guint64 offset, const char *what, GError **error)
@@ -297,7 +287,7 @@ applier_open_segment (MistVcdiffApplier *applier,
 }
 
 static inline gboolean
-decode_address (MistVcdiffApplier *applier,
+decode_address (MistVcdiffRun *run,
                 guint mode,
                 guint64 here,
                 const guint8 **cursor,
@@ -311,7 +301,7 @@ decode_address (MistVcdiffApplier *applier,
     {
       if (*cursor >= end)
         return FALSE;
-      result = applier->same[(mode - MODE_SAME_FIRST) * 256 + *(*cursor)++];
+      result = run->same[(mode - MODE_SAME_FIRST) * 256 + *(*cursor)++];
     }
   else
     {
@@ -322,12 +312,12 @@ decode_address (MistVcdiffApplier *applier,
       else if (mode == 1)
         result = here - value; /* checked by the caller: a wrap makes it >= here */
       else
-        result = applier->near[mode - 2] + value;
+        result = run->near[mode - 2] + value;
     }
 
-  applier->near[applier->near_next] = result;
-  applier->near_next = (applier->near_next + 1) % MIST_VCDIFF_NEAR_CACHE_SIZE;
-  applier->same[result % (MIST_VCDIFF_SAME_CACHE_SIZE * 256)] = result;
+  run->near[run->near_next] = result;
+  run->near_next = (run->near_next + 1) % MIST_VCDIFF_NEAR_CACHE_SIZE;
+  run->same[result % (MIST_VCDIFF_SAME_CACHE_SIZE * 256)] = result;
   *address = result;
   return TRUE;
 }
@@ -384,14 +374,13 @@ cursor_init (Cursor *cursor, const MistVcdiffWindow *window, MistVcdiffSectionKi
   cursor->end = cursor->start + window->section_size[kind];
 }
 
-/* Runs the window's instructions into applier->target. */
+/* Runs the window's instructions into run->target. */
 static gboolean
-execute_window (MistVcdiffApplier *applier,
-                const MistVcdiffWindow *window,
-                const Segment *segment,
-                GError **error)
+execute_window (MistVcdiffRun *run, GError **error)
 {
-  guint8 *target = applier->target;
+  const MistVcdiffWindow *window = run->window;
+  const Segment *segment = &run->segment;
+  guint8 *target = run->target;
   guint64 target_length = window->target_length;
   guint64 segment_length = segment->length;
   guint64 position = 0;
@@ -402,9 +391,9 @@ execute_window (MistVcdiffApplier *applier,
   cursor_init (&inst, window, MIST_VCDIFF_SECTION_INST);
   cursor_init (&data, window, MIST_VCDIFF_SECTION_DATA);
   cursor_init (&addr, window, MIST_VCDIFF_SECTION_ADDR);
-  memset (applier->near, 0, sizeof applier->near);
-  memset (applier->same, 0, sizeof applier->same);
-  applier->near_next = 0;
+  memset (run->near, 0, sizeof run->near);
+  memset (run->same, 0, sizeof run->same);
+  run->near_next = 0;
 
   while (inst.cursor < inst.end)
     {
@@ -470,7 +459,7 @@ execute_window (MistVcdiffApplier *applier,
               guint64 address;
               guint64 from_segment = 0;
 
-              if (!decode_address (applier, entry->mode[half], here, &addr.cursor, addr.end,
+              if (!decode_address (run, entry->mode[half], here, &addr.cursor, addr.end,
                                    &address))
                 {
                   mist_vcdiff_set_window_error (
@@ -533,69 +522,74 @@ execute_window (MistVcdiffApplier *applier,
   return TRUE;
 }
 
-typedef struct
-{
-  MistVcdiffApplier *applier;
-  const MistVcdiffWindow *window;
-  const Segment *segment;
-  GError **error;
-  gboolean ok;
-} ExecuteCall;
-
 /* MistMappedFunc. execute_window allocates only for an error, after its last read. */
 static void
 execute_window_call (gpointer data)
 {
-  ExecuteCall *call = data;
+  MistVcdiffRun *run = data;
 
-  call->ok = execute_window (call->applier, call->window, call->segment, call->error);
+  run->ok = execute_window (run, &run->error);
 }
 
-/* Runs execute_window, guarded against a source file truncated while it is mapped. */
-static gboolean
-execute_window_guarded (MistVcdiffApplier *applier,
-                        const MistVcdiffWindow *window,
-                        const Segment *segment,
-                        GError **error)
+void
+mist_vcdiff_run_execute (MistVcdiffApplier *applier, MistVcdiffRun *run)
 {
-  ExecuteCall call = { applier, window, segment, error, FALSE };
-
-  if (segment->map == NULL)
-    return execute_window (applier, window, segment, error);
-  if (!mist_mapped_guard_run (applier->source_map, applier->source_size, execute_window_call,
-                              &call))
+  g_clear_error (&run->error);
+  if (run->segment.map == NULL)
     {
-      mist_mapped_set_truncated_error (error, applier->source_fd, "source", applier->source_size);
-      g_prefix_error (error, "VCDIFF window %" G_GUINT64_FORMAT ": ", window->number);
-      return FALSE;
+      run->ok = execute_window (run, &run->error);
+      return;
     }
-  return call.ok;
+
+  /* Guarded against a source file truncated while it is mapped. */
+  if (!mist_mapped_guard_run (applier->source_map, applier->source_size, execute_window_call, run))
+    {
+      g_clear_error (&run->error);
+      mist_mapped_set_truncated_error (&run->error, applier->source_fd, "source",
+                                       applier->source_size);
+      g_prefix_error (&run->error, "VCDIFF window %" G_GUINT64_FORMAT ": ", run->window->number);
+      run->ok = FALSE;
+    }
 }
 
 gboolean
-mist_vcdiff_applier_apply_window (MistVcdiffApplier *applier,
-                                  const MistVcdiffWindow *window,
-                                  GError **error)
+mist_vcdiff_applier_start_run (MistVcdiffApplier *applier,
+                               const MistVcdiffWindow *window,
+                               MistVcdiffRun *run,
+                               GError **error)
 {
-  Segment segment;
+  run->window = window;
+  run->buffer = NULL;
+  run->target = NULL;
+  run->ok = FALSE;
+  g_clear_error (&run->error);
 
+  if (!mist_vcdiff_output_check (applier->output, error))
+    return FALSE;
   /* A VCD_TARGET window reads earlier output back, so it must be written first. */
-  if (mist_vcdiff_output_failed (applier->output) || (window->indicator & MIST_VCD_TARGET))
-    {
-      if (!mist_vcdiff_output_flush (applier->output, error))
-        return FALSE;
-    }
-  if (!applier_open_segment (applier, window, &segment, error))
+  if ((window->indicator & MIST_VCD_TARGET) && !mist_vcdiff_output_flush (applier->output, error))
+    return FALSE;
+  if (!applier_open_segment (applier, window, &run->segment, error))
     return FALSE;
 
-  applier->target = mist_vcdiff_output_begin (applier->output, window->target_length);
-  if (!execute_window_guarded (applier, window, &segment, error))
+  run->buffer = mist_vcdiff_output_begin (applier->output, window->target_length);
+  run->target = mist_vcdiff_output_buffer_get_data (run->buffer);
+  return TRUE;
+}
+
+gboolean
+mist_vcdiff_applier_finish_run (MistVcdiffApplier *applier, MistVcdiffRun *run, GError **error)
+{
+  MistVcdiffOutputBuffer *buffer = g_steal_pointer (&run->buffer);
+
+  if (!run->ok)
     {
-      mist_vcdiff_output_abandon (applier->output);
+      mist_vcdiff_output_abandon (applier->output, buffer);
+      g_propagate_error (error, g_steal_pointer (&run->error));
       return FALSE;
     }
-  mist_vcdiff_output_commit (applier->output, window);
-  applier->output_size += window->target_length;
+  mist_vcdiff_output_commit (applier->output, buffer, run->window);
+  applier->output_size += run->window->target_length;
   return TRUE;
 }
 

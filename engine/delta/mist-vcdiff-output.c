@@ -2,18 +2,18 @@
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
- * Two window buffers alternate: the applying thread fills one while the writer thread
- * verifies the Adler-32 of the other and writes it out. The first error stops all
- * later writes and is returned by mist_vcdiff_output_flush.
+ * Three window buffers rotate: the applying threads fill up to two while the writer
+ * thread verifies the Adler-32 of the third and writes it out. The first error stops
+ * all later writes and is returned by mist_vcdiff_output_flush.
  */
 #include "mist-vcdiff-private.h"
 
 #include <errno.h>
 #include <unistd.h>
 
-#define N_BUFFERS 2
+#define N_BUFFERS 3
 
-typedef struct
+struct _MistVcdiffOutputBuffer
 {
   guint8 *data; /* owned */
   gsize capacity;
@@ -22,13 +22,14 @@ typedef struct
   guint32 adler32;
   guint64 window_number;
   guint64 patch_offset;
-} OutputBuffer;
+};
+
+typedef MistVcdiffOutputBuffer OutputBuffer;
 
 struct _MistVcdiffOutput
 {
   int fd;
   OutputBuffer buffers[N_BUFFERS];
-  OutputBuffer *current; /* taken by the applying thread, or NULL */
   GAsyncQueue *free_buffers;
   GAsyncQueue *full_buffers;
   GThread *thread;
@@ -119,27 +120,31 @@ mist_vcdiff_output_new (int fd)
   return output;
 }
 
-guint8 *
+MistVcdiffOutputBuffer *
 mist_vcdiff_output_begin (MistVcdiffOutput *output, gsize length)
 {
   OutputBuffer *buffer = g_async_queue_pop (output->free_buffers);
 
-  g_assert (output->current == NULL);
   if (buffer->data == NULL || buffer->capacity < length)
     {
       g_free (buffer->data);
       buffer->capacity = MAX (length, 1);
       buffer->data = g_malloc (buffer->capacity);
     }
-  output->current = buffer;
+  return buffer;
+}
+
+guint8 *
+mist_vcdiff_output_buffer_get_data (MistVcdiffOutputBuffer *buffer)
+{
   return buffer->data;
 }
 
 void
-mist_vcdiff_output_commit (MistVcdiffOutput *output, const MistVcdiffWindow *window)
+mist_vcdiff_output_commit (MistVcdiffOutput *output,
+                           MistVcdiffOutputBuffer *buffer,
+                           const MistVcdiffWindow *window)
 {
-  OutputBuffer *buffer = g_steal_pointer (&output->current);
-
   buffer->length = window->target_length;
   buffer->check = (window->indicator & MIST_VCD_ADLER32) != 0;
   buffer->adler32 = window->adler32;
@@ -149,16 +154,19 @@ mist_vcdiff_output_commit (MistVcdiffOutput *output, const MistVcdiffWindow *win
 }
 
 void
-mist_vcdiff_output_abandon (MistVcdiffOutput *output)
+mist_vcdiff_output_abandon (MistVcdiffOutput *output, MistVcdiffOutputBuffer *buffer)
 {
-  if (output->current != NULL)
-    g_async_queue_push (output->free_buffers, g_steal_pointer (&output->current));
+  g_async_queue_push (output->free_buffers, buffer);
 }
 
 gboolean
-mist_vcdiff_output_failed (MistVcdiffOutput *output)
+mist_vcdiff_output_check (MistVcdiffOutput *output, GError **error)
 {
-  return g_atomic_int_get (&output->failed);
+  /* The writer thread sets error before failed, and the atomic access orders the two. */
+  if (!g_atomic_int_get (&output->failed))
+    return TRUE;
+  g_propagate_error (error, g_error_copy (output->error));
+  return FALSE;
 }
 
 gboolean
@@ -167,7 +175,6 @@ mist_vcdiff_output_flush (MistVcdiffOutput *output, GError **error)
   OutputBuffer *taken[N_BUFFERS];
 
   /* Once the writer has returned every buffer, it has finished all writes. */
-  mist_vcdiff_output_abandon (output);
   for (guint i = 0; i < N_BUFFERS; i++)
     taken[i] = g_async_queue_pop (output->free_buffers);
   for (guint i = 0; i < N_BUFFERS; i++)
@@ -184,7 +191,6 @@ mist_vcdiff_output_flush (MistVcdiffOutput *output, GError **error)
 void
 mist_vcdiff_output_free (MistVcdiffOutput *output)
 {
-  mist_vcdiff_output_abandon (output);
   g_async_queue_push (output->full_buffers, &stop_buffer);
   g_thread_join (output->thread);
   for (guint i = 0; i < N_BUFFERS; i++)

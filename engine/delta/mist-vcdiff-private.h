@@ -137,23 +137,57 @@ guint32 mist_vcdiff_adler32 (guint32 adler, const guint8 *data, gsize length);
 
 /* Target windows on their way to the output file; see mist-vcdiff-output.c. */
 typedef struct _MistVcdiffOutput MistVcdiffOutput;
+typedef struct _MistVcdiffOutputBuffer MistVcdiffOutputBuffer;
 
 MistVcdiffOutput *mist_vcdiff_output_new (int fd);
-/* Returns a buffer of at least length bytes for the next window, waiting until the
- * writer thread has one free. */
-guint8 *mist_vcdiff_output_begin (MistVcdiffOutput *output, gsize length);
+/* Returns a buffer of at least length bytes for a window, waiting until the writer
+ * thread has one free. At most two buffers may be taken at a time. */
+MistVcdiffOutputBuffer *mist_vcdiff_output_begin (MistVcdiffOutput *output, gsize length);
+guint8 *mist_vcdiff_output_buffer_get_data (MistVcdiffOutputBuffer *buffer);
 /* Hands the buffer to the writer thread: window->target_length bytes, checked against
- * the window's Adler-32 when it has one. */
-void mist_vcdiff_output_commit (MistVcdiffOutput *output, const MistVcdiffWindow *window);
-/* Returns the buffer from mist_vcdiff_output_begin unwritten. */
-void mist_vcdiff_output_abandon (MistVcdiffOutput *output);
-gboolean mist_vcdiff_output_failed (MistVcdiffOutput *output);
-/* Waits until every committed window is written; returns the first error. */
+ * the window's Adler-32 when it has one. Windows must be committed in their order. */
+void mist_vcdiff_output_commit (MistVcdiffOutput *output,
+                                MistVcdiffOutputBuffer *buffer,
+                                const MistVcdiffWindow *window);
+/* Returns a buffer from mist_vcdiff_output_begin unwritten. */
+void mist_vcdiff_output_abandon (MistVcdiffOutput *output, MistVcdiffOutputBuffer *buffer);
+/* Returns FALSE with the writer thread's first error once a write or check failed. */
+gboolean mist_vcdiff_output_check (MistVcdiffOutput *output, GError **error);
+/* Waits until every committed window is written; returns the first error. No buffer
+ * may be taken meanwhile. */
 gboolean mist_vcdiff_output_flush (MistVcdiffOutput *output, GError **error);
 void mist_vcdiff_output_free (MistVcdiffOutput *output);
 
-/* Output side of applying: the source, the output and the target window being built.
- * Used by one thread at a time. */
+/* Where a window's COPY addresses below the segment length point: mapped memory, or a
+ * file read with pread (the source when it cannot be mapped, the output for VCD_TARGET). */
+typedef struct
+{
+  const guint8 *map;
+  int fd;
+  const char *file_name; /* for messages: "source file" or "output file" */
+  guint64 file_offset;   /* where offset 0 of the source or output is in fd */
+  guint64 offset;
+  guint64 length;
+} MistVcdiffSegment;
+
+/* One window being applied: its copy segment, its output buffer and its address caches.
+ * Started and finished on the applying thread in window order; executed on any thread,
+ * so that two windows can be built at once. */
+typedef struct
+{
+  const MistVcdiffWindow *window;
+  MistVcdiffSegment segment;
+  MistVcdiffOutputBuffer *buffer;
+  guint8 *target; /* the buffer's bytes */
+  guint64 near[MIST_VCDIFF_NEAR_CACHE_SIZE];
+  guint near_next;
+  guint64 same[MIST_VCDIFF_SAME_CACHE_SIZE * 256];
+  gboolean ok;  /* the result of mist_vcdiff_run_execute */
+  GError *error;
+} MistVcdiffRun;
+
+/* Output side of applying: the source and the output. Used by one thread at a time,
+ * except for the source mapping, which runs read on their own threads. */
 typedef struct
 {
   int source_fd;
@@ -166,21 +200,26 @@ typedef struct
   guint64 output_start;     /* offset of the output's first byte in output_fd */
   MistVcdiffOutput *output; /* owned */
   guint64 output_size;      /* bytes of output committed so far */
-  guint8 *target;           /* buffer of the window being applied, from output */
-  guint64 near[MIST_VCDIFF_NEAR_CACHE_SIZE];
-  guint near_next;
-  guint64 same[MIST_VCDIFF_SAME_CACHE_SIZE * 256];
 } MistVcdiffApplier;
 
 /* Opens the source for copies (source_fd -1 for none): mapped when possible. */
 gboolean
 mist_vcdiff_applier_open (MistVcdiffApplier *applier, int source_fd, int output_fd, GError **error);
-/* Runs the window's instructions and hands the result to the writer thread, which checks
- * the Adler-32 and writes it. A failed write or check is returned by a later call or by
+/* Checks the window's copy segment and takes an output buffer for it. A VCD_TARGET
+ * window first waits for all output to be written, so no other run may be in progress.
+ * A failed write or check of an earlier window is returned here or by
  * mist_vcdiff_applier_finish. */
-gboolean mist_vcdiff_applier_apply_window (MistVcdiffApplier *applier,
-                                           const MistVcdiffWindow *window,
-                                           GError **error);
+gboolean mist_vcdiff_applier_start_run (MistVcdiffApplier *applier,
+                                        const MistVcdiffWindow *window,
+                                        MistVcdiffRun *run,
+                                        GError **error);
+/* Runs the window's instructions into run->target and sets run->ok and run->error.
+ * Thread-safe for different runs. */
+void mist_vcdiff_run_execute (MistVcdiffApplier *applier, MistVcdiffRun *run);
+/* Hands a successful run's window to the writer thread, which checks the Adler-32 and
+ * writes it, or returns the run's error. Runs must finish in window order. */
+gboolean
+mist_vcdiff_applier_finish_run (MistVcdiffApplier *applier, MistVcdiffRun *run, GError **error);
 /* Waits for the last writes; returns the first error of the writer thread. */
 gboolean mist_vcdiff_applier_finish (MistVcdiffApplier *applier, GError **error);
 void mist_vcdiff_applier_clear (MistVcdiffApplier *applier);

@@ -6,7 +6,9 @@
  *   - a reader thread reads a window's fields and sections from the patch,
  *   - three decoder threads, one per section kind, undo the LZMA secondary compression,
  *     each continuing its own stream from window to window,
- *   - the calling thread runs the instructions,
+ *   - the calling thread and a helper thread run the instructions of two windows at
+ *     once, unless a window copies from earlier output (VCD_TARGET), and the calling
+ *     thread hands the results on in window order,
  *   - a writer thread checks the Adler-32 and writes the window (mist-vcdiff-output.c).
  * The source is mapped, so a window that copies from anywhere in it costs no extra
  * reads. When mapping fails, the source is read with pread.
@@ -21,8 +23,8 @@
 
 #include "mist-error.h"
 
-/* Windows in flight: one being read, one being decompressed, one being applied. */
-#define MIST_VCDIFF_SLOTS 3
+/* Windows in flight: one being read, one being decompressed, two being applied. */
+#define MIST_VCDIFF_SLOTS 4
 
 typedef struct
 {
@@ -31,6 +33,7 @@ typedef struct
   gboolean end;                                 /* the patch ended cleanly before this slot */
   GError *decode_error[MIST_VCDIFF_N_SECTIONS]; /* set by the decoder threads */
   guint pending;                                /* sections still being decompressed */
+  MistVcdiffRun run;
 } Slot;
 
 typedef struct _Pipeline Pipeline;
@@ -56,6 +59,10 @@ struct _Pipeline
   GAsyncQueue *filled_slots;
   Decoder decoders[MIST_VCDIFF_N_SECTIONS];
   GThread *reader;
+  MistVcdiffApplier *applier;
+  GAsyncQueue *runs;     /* Slot pointers for the helper thread, or &stop_job */
+  GAsyncQueue *finished; /* Slot pointers the helper thread has run */
+  GThread *helper;
   GMutex lock;
   GCond decoded;
   gint stop;
@@ -94,6 +101,22 @@ decode_sections (gpointer data)
       if (slot->pending == 0)
         g_cond_broadcast (&pipeline->decoded);
       g_mutex_unlock (&pipeline->lock);
+    }
+}
+
+static gpointer
+run_windows (gpointer data)
+{
+  Pipeline *pipeline = data;
+
+  for (;;)
+    {
+      Slot *slot = g_async_queue_pop (pipeline->runs);
+
+      if (slot == &stop_job)
+        return NULL;
+      mist_vcdiff_run_execute (pipeline->applier, &slot->run);
+      g_async_queue_push (pipeline->finished, slot);
     }
 }
 
@@ -153,6 +176,9 @@ pipeline_start (Pipeline *pipeline)
       decoder->thread = g_thread_new ("mist-vcdiff-lzma", decode_sections, decoder);
     }
   pipeline->reader = g_thread_new ("mist-vcdiff-read", read_windows, pipeline);
+  pipeline->runs = g_async_queue_new ();
+  pipeline->finished = g_async_queue_new ();
+  pipeline->helper = g_thread_new ("mist-vcdiff-apply", run_windows, pipeline);
 }
 
 static gboolean
@@ -180,44 +206,124 @@ check_header_supported (const MistVcdiffHeader *header, GError **error)
   return TRUE;
 }
 
+/* Waits for the window on the helper thread, if any, and hands it on. */
+static gboolean
+finish_helper_run (Pipeline *pipeline,
+                   Slot **on_helper,
+                   MistDeltaProgressFunc progress,
+                   gpointer user_data,
+                   GError **error)
+{
+  Slot *slot = g_steal_pointer (on_helper);
+  Slot *finished;
+  gboolean ok;
+
+  if (slot == NULL)
+    return TRUE;
+  finished = g_async_queue_pop (pipeline->finished);
+  g_assert (finished == slot);
+  ok = mist_vcdiff_applier_finish_run (pipeline->applier, &slot->run, error);
+  g_async_queue_push (pipeline->free_slots, slot);
+  if (ok && progress != NULL)
+    progress (pipeline->applier->output_size, 0, user_data);
+  return ok;
+}
+
+/* Returns the slot's reader or decoder error, if any. */
+static gboolean
+check_slot (Pipeline *pipeline, Slot *slot, GError **error)
+{
+  if (slot->error != NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&slot->error));
+      return FALSE;
+    }
+  wait_for_sections (pipeline, slot);
+  for (guint kind = 0; kind < MIST_VCDIFF_N_SECTIONS; kind++)
+    if (slot->decode_error[kind] != NULL)
+      {
+        g_propagate_error (error, g_steal_pointer (&slot->decode_error[kind]));
+        return FALSE;
+      }
+  return TRUE;
+}
+
+/* Applies one window. It goes to the helper thread when that is free, so that the
+ * next window runs here meanwhile. A window that copies from earlier output waits
+ * until the window before it is handed on. */
+static gboolean
+apply_slot (Pipeline *pipeline,
+            Slot *slot,
+            Slot **on_helper,
+            MistDeltaProgressFunc progress,
+            gpointer user_data,
+            GError **error)
+{
+  MistVcdiffApplier *applier = pipeline->applier;
+  gboolean reads_output = (slot->window.indicator & MIST_VCD_TARGET) != 0;
+
+  if (reads_output && !finish_helper_run (pipeline, on_helper, progress, user_data, error))
+    return FALSE;
+  if (!mist_vcdiff_applier_start_run (applier, &slot->window, &slot->run, error))
+    return FALSE;
+
+  if (*on_helper == NULL && !reads_output)
+    {
+      *on_helper = slot;
+      g_async_queue_push (pipeline->runs, slot);
+      return TRUE;
+    }
+
+  mist_vcdiff_run_execute (applier, &slot->run);
+  /* The window on the helper thread comes first, and so does its error. */
+  if (!finish_helper_run (pipeline, on_helper, progress, user_data, error))
+    {
+      mist_vcdiff_output_abandon (applier->output, g_steal_pointer (&slot->run.buffer));
+      g_async_queue_push (pipeline->free_slots, slot);
+      return FALSE;
+    }
+  if (!mist_vcdiff_applier_finish_run (applier, &slot->run, error))
+    {
+      g_async_queue_push (pipeline->free_slots, slot);
+      return FALSE;
+    }
+  g_async_queue_push (pipeline->free_slots, slot);
+  if (progress != NULL)
+    progress (applier->output_size, 0, user_data);
+  return TRUE;
+}
+
 /* Applies windows in order as the reader and decoder threads deliver them, until the
  * end, an error or cancellation. */
 static gboolean
 apply_windows (Pipeline *pipeline,
-               MistVcdiffApplier *applier,
                MistDeltaProgressFunc progress,
                gpointer user_data,
                GCancellable *cancellable,
                GError **error)
 {
+  Slot *on_helper = NULL;
+
   for (;;)
     {
       Slot *slot = g_async_queue_pop (pipeline->filled_slots);
-      gboolean ok;
+      g_autoptr (GError) local_error = NULL;
 
-      if (slot->error != NULL)
+      if (!slot->end && check_slot (pipeline, slot, &local_error)
+          && !g_cancellable_set_error_if_cancelled (cancellable, &local_error)
+          && apply_slot (pipeline, slot, &on_helper, progress, user_data, &local_error))
+        continue;
+
+      /* At the end of the patch or on an error, the window on the helper thread is
+       * handed on first. */
+      if (!finish_helper_run (pipeline, &on_helper, progress, user_data, error))
+        return FALSE;
+      if (local_error != NULL)
         {
-          g_propagate_error (error, g_steal_pointer (&slot->error));
+          g_propagate_error (error, g_steal_pointer (&local_error));
           return FALSE;
         }
-      if (slot->end)
-        return mist_vcdiff_applier_finish (applier, error);
-
-      wait_for_sections (pipeline, slot);
-      for (guint kind = 0; kind < MIST_VCDIFF_N_SECTIONS; kind++)
-        if (slot->decode_error[kind] != NULL)
-          {
-            g_propagate_error (error, g_steal_pointer (&slot->decode_error[kind]));
-            return FALSE;
-          }
-
-      ok = !g_cancellable_set_error_if_cancelled (cancellable, error)
-           && mist_vcdiff_applier_apply_window (applier, &slot->window, error);
-      g_async_queue_push (pipeline->free_slots, slot);
-      if (!ok)
-        return FALSE;
-      if (progress != NULL)
-        progress (applier->output_size, 0, user_data);
+      return mist_vcdiff_applier_finish (pipeline->applier, error);
     }
 }
 
@@ -232,6 +338,14 @@ pipeline_stop (Pipeline *pipeline)
       g_async_queue_push (pipeline->free_slots, &pipeline->slots[0]);
       g_thread_join (pipeline->reader);
       pipeline->reader = NULL;
+    }
+  if (pipeline->helper != NULL)
+    {
+      g_async_queue_push (pipeline->runs, &stop_job);
+      g_thread_join (pipeline->helper);
+      g_async_queue_unref (pipeline->runs);
+      g_async_queue_unref (pipeline->finished);
+      pipeline->helper = NULL;
     }
   for (guint kind = 0; kind < MIST_VCDIFF_N_SECTIONS; kind++)
     {
@@ -249,6 +363,7 @@ pipeline_stop (Pipeline *pipeline)
     {
       mist_vcdiff_window_clear (&pipeline->slots[i].window);
       g_clear_error (&pipeline->slots[i].error);
+      g_clear_error (&pipeline->slots[i].run.error);
       for (guint kind = 0; kind < MIST_VCDIFF_N_SECTIONS; kind++)
         g_clear_error (&pipeline->slots[i].decode_error[kind]);
     }
@@ -289,8 +404,9 @@ mist_vcdiff_apply_fd (int source_fd,
       && check_header_supported (&pipeline.header, error)
       && mist_vcdiff_applier_open (&applier, source_fd, output_fd, error))
     {
+      pipeline.applier = &applier;
       pipeline_start (&pipeline);
-      ok = apply_windows (&pipeline, &applier, progress, user_data, cancellable, error);
+      ok = apply_windows (&pipeline, progress, user_data, cancellable, error);
     }
 
   pipeline_stop (&pipeline);
