@@ -230,6 +230,9 @@ on_stored (GObject *source, GAsyncResult *result, gpointer data)
   span_check_waiting (span);
 }
 
+/* NOTE: one worker task and one file per entry. For thousands of entries of a few
+ * hundred bytes, as an update's deltas are, this costs more than their transfer
+ * (docs/performance.md, "Many small files over a link with latency"). */
 static void
 span_store_entry (MistPackSpan *span, guint index)
 {
