@@ -20,6 +20,8 @@
 #include <setjmp.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 typedef struct
 {
@@ -32,6 +34,50 @@ typedef struct
 static _Thread_local Guard *volatile current_guard;
 static struct sigaction previous_action;
 
+/* Mappings read by threads that Mist does not run, such as zstd's workers. A fault
+ * there cannot jump back, so the handler maps a page of zeros over the missing page
+ * and marks the cover. The caller checks the mark once those threads are done. */
+enum
+{
+  COVER_FREE,
+  COVER_FILLING,
+  COVER_ACTIVE,
+};
+
+struct _MistMappedCover
+{
+  gint state; /* atomic, COVER_* */
+  const guint8 *start;
+  const guint8 *end;
+  gint faulted; /* atomic */
+};
+
+#define MAX_COVERS 8
+static MistMappedCover covers[MAX_COVERS];
+
+static gboolean
+patch_covered_page (const guint8 *address)
+{
+  for (guint i = 0; i < MAX_COVERS; i++)
+    {
+      MistMappedCover *cover = &covers[i];
+      guintptr page_size;
+      void *page;
+
+      if (g_atomic_int_get (&cover->state) != COVER_ACTIVE || address < cover->start
+          || address >= cover->end)
+        continue;
+      page_size = (guintptr) sysconf (_SC_PAGESIZE);
+      page = (void *) ((guintptr) address & ~(page_size - 1));
+      if (mmap (page, page_size, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0)
+          == MAP_FAILED)
+        return FALSE;
+      g_atomic_int_set (&cover->faulted, 1);
+      return TRUE;
+    }
+  return FALSE;
+}
+
 static void
 handle_sigbus (int signal_number, siginfo_t *info, void *context)
 {
@@ -40,6 +86,8 @@ handle_sigbus (int signal_number, siginfo_t *info, void *context)
 
   if (guard != NULL && address >= guard->start && address < guard->end)
     siglongjmp (guard->jump, 1);
+  if (patch_covered_page (address))
+    return;
 
   /* Not a guarded access: hand the signal on. With the default action restored, the
    * faulting instruction runs again when this returns and the process dies as without
@@ -51,6 +99,8 @@ handle_sigbus (int signal_number, siginfo_t *info, void *context)
   else
     signal (SIGBUS, SIG_DFL);
 }
+
+static GOnce handler_installed = G_ONCE_INIT;
 
 static gpointer
 install_handler (gpointer data)
@@ -65,14 +115,47 @@ install_handler (gpointer data)
   return NULL;
 }
 
+MistMappedCover *
+mist_mapped_cover_add (const void *map, gsize length)
+{
+  g_once (&handler_installed, install_handler, NULL);
+  if (map == NULL || length == 0)
+    return NULL;
+  for (guint i = 0; i < MAX_COVERS; i++)
+    {
+      MistMappedCover *cover = &covers[i];
+
+      if (!g_atomic_int_compare_and_exchange (&cover->state, COVER_FREE, COVER_FILLING))
+        continue;
+      cover->start = map;
+      cover->end = cover->start + length;
+      g_atomic_int_set (&cover->faulted, 0);
+      g_atomic_int_set (&cover->state, COVER_ACTIVE);
+      return cover;
+    }
+  g_warning ("More than %d source files are mapped at once: a truncated one will crash", MAX_COVERS);
+  return NULL;
+}
+
+gboolean
+mist_mapped_cover_remove (MistMappedCover *cover)
+{
+  gboolean faulted;
+
+  if (cover == NULL)
+    return TRUE;
+  faulted = g_atomic_int_get (&cover->faulted);
+  g_atomic_int_set (&cover->state, COVER_FREE);
+  return !faulted;
+}
+
 gboolean
 mist_mapped_guard_run (const void *map, gsize length, MistMappedFunc func, gpointer data)
 {
-  static GOnce installed = G_ONCE_INIT;
   Guard guard;
   Guard *outer = current_guard;
 
-  g_once (&installed, install_handler, NULL);
+  g_once (&handler_installed, install_handler, NULL);
   guard.start = map;
   guard.end = map != NULL ? guard.start + length : NULL;
 
