@@ -292,7 +292,9 @@ mist_admin_portal_add_handlers (SoupServer *soup, const char *admin_dir)
   if (g_file_test (portal->dir, G_FILE_TEST_IS_DIR))
     load_dir (portal, portal->dir, "", 1);
   if (g_hash_table_contains (portal->files, "index.html"))
-    g_message ("Admin portal: %u files from %s", g_hash_table_size (portal->files), portal->dir);
+    g_message (g_dngettext (GETTEXT_PACKAGE, "Admin portal: %u file from %s",
+                            "Admin portal: %u files from %s", g_hash_table_size (portal->files)),
+               g_hash_table_size (portal->files), portal->dir);
   else
     g_message ("Admin portal: no index.html in %s, so %s answers 404 (set %s to the folder "
                "backend-stub/admin to run from the build tree)",

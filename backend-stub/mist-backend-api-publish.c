@@ -305,6 +305,7 @@ mist_api_admin_create_version (MistRequest *request)
   JsonObject *body;
   JsonNode *manifest_node;
   gint64 ordinal;
+  guint n_files;
 
   if (game == NULL)
     return;
@@ -353,9 +354,12 @@ mist_api_admin_create_version (MistRequest *request)
                                   name);
       return;
     }
-  g_message ("Admin “%s” pushed version %" G_GINT64_FORMAT " (“%s”, %u files) of “%s”",
-             request->user->name, ordinal, name, mist_manifest_get_n_files (version.stored),
-             game->slug);
+  n_files = mist_manifest_get_n_files (version.stored);
+  g_message (g_dngettext (GETTEXT_PACKAGE,
+                          "Admin “%s” pushed version %" G_GINT64_FORMAT " (“%s”, %u file) of “%s”",
+                          "Admin “%s” pushed version %" G_GINT64_FORMAT " (“%s”, %u files) of “%s”",
+                          n_files),
+             request->user->name, ordinal, name, n_files, game->slug);
   mist_backend_patcher_wake (request->server->patcher);
   respond_version (request, game, ordinal);
 }

@@ -151,7 +151,12 @@ respond_if_rate_limited (MistRequest *request, const char *username)
   g_message ("Login for “%s” from %s blocked for %" G_GINT64_FORMAT " s after failed attempts",
              username, client_address (request), wait);
   mist_request_respond_error (request, 429, "rate-limited",
-                              "Too many failed logins: try again in %" G_GINT64_FORMAT " seconds",
+                              g_dngettext (GETTEXT_PACKAGE,
+                                           "Too many failed logins: try again in %" G_GINT64_FORMAT
+                                           " second",
+                                           "Too many failed logins: try again in %" G_GINT64_FORMAT
+                                           " seconds",
+                                           (gulong) wait),
                               wait);
   return TRUE;
 }

@@ -5,6 +5,7 @@
 #include "mist-backend-patcher.h"
 #include "mist-backend-db.h"
 #include "mist-backend-packer.h"
+#include "mist-config.h"
 #include "mist-delta.h"
 #include "mist-error.h"
 #include "mist-hash.h"
@@ -566,6 +567,8 @@ build_patch_set (MistBackendPatcher *patcher, const PatchSet *set, GError **erro
   g_autoptr (GPtrArray) packed = g_ptr_array_new ();
   g_autoptr (GPtrArray) packs = NULL;
   g_autofree char *packs_json = NULL;
+  g_autofree char *n_deltas = NULL;
+  g_autofree char *n_packs = NULL;
   g_autoptr (sqlite3_stmt) statement = NULL;
   gint64 download_size = 0;
 
@@ -663,9 +666,13 @@ build_patch_set (MistBackendPatcher *patcher, const PatchSet *set, GError **erro
   if (!mist_backend_db_step_done (patcher->db, statement, error) ||
       !mist_backend_db_exec (patcher->db, "COMMIT", error))
     goto rollback;
+  n_deltas = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%u delta", "%u deltas", deltas->len),
+                              deltas->len);
+  n_packs = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%u pack", "%u packs", packs->len),
+                             packs->len);
   g_message ("Patch set %" G_GINT64_FORMAT "→%" G_GINT64_FORMAT " of game %" G_GINT64_FORMAT
-             " is ready: %u deltas, %" G_GINT64_FORMAT " bytes to download, %u packs",
-             set->from, set->to, set->game_id, deltas->len, download_size, packs->len);
+             " is ready: %s, %" G_GINT64_FORMAT " bytes to download, %s",
+             set->from, set->to, set->game_id, n_deltas, download_size, n_packs);
   return TRUE;
 
 rollback:

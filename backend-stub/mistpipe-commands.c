@@ -3,6 +3,7 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #include "mistpipe-commands.h"
+#include "mist-config.h"
 #include "mist-error.h"
 
 #include <stdio.h>
@@ -403,8 +404,12 @@ mistpipe_command_patches (Mistpipe *pipe, int argc, char **argv)
           g_autofree char *size = mistpipe_format_size (
             (guint64) json_object_get_int_member (set, "download_size"));
 
-          printf (" %" G_GINT64_FORMAT " deltas, %s to download (full: %s)",
-                  json_object_get_int_member (set, "delta_count"), size, full);
+          gint64 n_deltas = json_object_get_int_member (set, "delta_count");
+
+          printf (g_dngettext (GETTEXT_PACKAGE, " %" G_GINT64_FORMAT " delta, %s to download (full: %s)",
+                               " %" G_GINT64_FORMAT " deltas, %s to download (full: %s)",
+                               (gulong) n_deltas),
+                  n_deltas, size, full);
         }
       else if (strcmp (state, "failed") == 0)
         printf (" %s", json_object_get_string_member_with_default (set, "error", ""));

@@ -7,6 +7,7 @@
  * was interrupted uploads only what is still missing when it runs again.
  */
 #include "mist-backend-store.h"
+#include "mist-config.h"
 #include "mist-error.h"
 #include "mist-scan.h"
 #include "mistpipe-commands.h"
@@ -56,7 +57,10 @@ draw_progress (Progress *progress, gboolean force)
   bar[30] = '\0';
   done = g_format_size (bytes);
   total = g_format_size (progress->bytes_total);
-  fprintf (stderr, "\r%-10s [%s] %u/%u files, %s of %s   ", progress->phase, bar,
+  fprintf (stderr,
+           g_dngettext (GETTEXT_PACKAGE, "\r%-10s [%s] %u/%u file, %s of %s   ",
+                        "\r%-10s [%s] %u/%u files, %s of %s   ", progress->files_total),
+           progress->phase, bar,
            progress->files_done, progress->files_total, done, total);
   fflush (stderr);
 }
@@ -283,8 +287,12 @@ mistpipe_command_push (Mistpipe *pipe, int argc, char **argv)
   g_autoptr (JsonNode) reply = NULL;
   g_autofree char *game_path = NULL;
   g_autofree char *total = NULL;
+  g_autofree char *files = NULL;
+  g_autofree char *uploaded = NULL;
   Progress progress = { 0 };
   JsonObject *created;
+  guint n_files;
+  guint n_uploaded;
 
   if (!mistpipe_parse_options ("push", entries, argc, argv, &rest))
     return 2;
@@ -329,9 +337,14 @@ mistpipe_command_push (Mistpipe *pipe, int argc, char **argv)
 
   created = json_node_get_object (reply);
   total = g_format_size (mist_manifest_get_total_size (manifest));
-  printf ("Pushed version %" G_GINT64_FORMAT " (“%s”) of %s: %u files, %s; uploaded %u new "
-          "file contents\n",
-          json_object_get_int_member (created, "ordinal"), version, rest[0],
-          mist_manifest_get_n_files (manifest), total, g_hash_table_size (missing));
+  n_files = mist_manifest_get_n_files (manifest);
+  n_uploaded = g_hash_table_size (missing);
+  files = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%u file", "%u files", n_files), n_files);
+  uploaded = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "uploaded %u new file content",
+                                           "uploaded %u new file contents", n_uploaded),
+                              n_uploaded);
+  printf ("Pushed version %" G_GINT64_FORMAT " (“%s”) of %s: %s, %s; %s\n",
+          json_object_get_int_member (created, "ordinal"), version, rest[0], files, total,
+          uploaded);
   return 0;
 }

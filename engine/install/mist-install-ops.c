@@ -3,6 +3,7 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #include "mist-install.h"
+#include "mist-config.h"
 #include "mist-error.h"
 #include "mist-hash.h"
 #include "mist-install-fs.h"
@@ -193,8 +194,11 @@ mist_install_verify (MistStateDb *db,
   if (bad == NULL)
     g_prefix_error (error, "Cannot verify %s: ", game_id);
   else if (bad->len > 0)
-    g_message ("Verify of %s found %u wrong or missing files, the first is %s", game_id, bad->len,
-               (const char *) g_ptr_array_index (bad, 0));
+    g_message (g_dngettext (GETTEXT_PACKAGE,
+                            "Verify of %s found %u wrong or missing file, the first is %s",
+                            "Verify of %s found %u wrong or missing files, the first is %s",
+                            bad->len),
+               game_id, bad->len, (const char *) g_ptr_array_index (bad, 0));
   return bad;
 }
 
@@ -304,8 +308,13 @@ mist_install_uninstall (MistStateDb *db,
         g_debug ("Install folder %s stays: %s", game->install_path, g_strerror (errno));
     }
   if (kept->len > 0)
-    g_message ("Uninstalled %s but kept %u files it did not install (saves or mods) in %s", game_id, kept->len,
-               game->install_path);
+    g_message (g_dngettext (GETTEXT_PACKAGE,
+                            "Uninstalled %s but kept %u file it did not install (saves or mods) "
+                            "in %s",
+                            "Uninstalled %s but kept %u files it did not install (saves or mods) "
+                            "in %s",
+                            kept->len),
+               game_id, kept->len, game->install_path);
 
   if (!mist_state_db_remove_installed (db, game_id, 0, error))
     return FALSE;
@@ -337,8 +346,14 @@ mist_install_import (MistStateDb *db,
   if (bad->len > 0)
     {
       g_set_error (error, MIST_ERROR, MIST_ERROR_CHECKSUM_MISMATCH,
-                   "Cannot import %s as %s %s: %u files are missing or differ from the manifest, the first is %s",
-                   folder, game_id, version_name, bad->len, (const char *) g_ptr_array_index (bad, 0));
+                   g_dngettext (GETTEXT_PACKAGE,
+                                "Cannot import %s as %s %s: %u file is missing or differs from "
+                                "the manifest: %s",
+                                "Cannot import %s as %s %s: %u files are missing or differ from "
+                                "the manifest, the first is %s",
+                                bad->len),
+                   folder, game_id, version_name, bad->len,
+                   (const char *) g_ptr_array_index (bad, 0));
       return FALSE;
     }
   return install_record (db, game_id, ordinal, version_name, folder, manifest, 0, error);

@@ -174,6 +174,49 @@ test_mistpipe_game_commands (BackendFixture *fixture, gconstpointer data)
   g_assert_no_error (error);
 }
 
+/* A build of one file, changed once: every count printed is 1, in the singular. */
+static void
+test_mistpipe_singular_counts (BackendFixture *fixture, gconstpointer data)
+{
+  g_autofree char *first = g_build_filename (fixture->work_dir, "first", NULL);
+  g_autofree char *second = g_build_filename (fixture->work_dir, "second", NULL);
+  const char *push[] = { "push", "solo", "--version", "2", "--level", "3", second, NULL };
+  const char *patches[] = { "patches", "solo", NULL };
+  g_autoptr (GBytes) old_text = text_bytes (4000, 1);
+  g_autoptr (GBytes) new_text = NULL;
+  g_autoptr (GByteArray) changed = g_byte_array_new ();
+  g_autoptr (GError) error = NULL;
+  g_autofree char *output = NULL;
+  g_autofree char *patch_output = NULL;
+
+  g_byte_array_append (changed, g_bytes_get_data (old_text, NULL),
+                       (guint) g_bytes_get_size (old_text));
+  g_byte_array_append (changed, (const guint8 *) "one more line\n", 14);
+  new_text = g_byte_array_free_to_bytes (g_steal_pointer (&changed));
+  write_build_file (first, "data.txt", g_bytes_get_data (old_text, NULL),
+                    g_bytes_get_size (old_text), FALSE);
+  write_build_file (second, "data.txt", g_bytes_get_data (new_text, NULL),
+                    g_bytes_get_size (new_text), FALSE);
+  create_game (fixture, "solo", TRUE);
+  push_build (fixture, "solo", "1", first);
+
+  g_assert_cmpint (mist_test_server_run_mistpipe (fixture->server, fixture->admin_token, push,
+                                                  NULL, &output, NULL, &error),
+                   ==, 0);
+  g_assert_no_error (error);
+  g_assert_nonnull (strstr (output, ": 1 file, "));
+  g_assert_nonnull (strstr (output, "; uploaded 1 new file content\n"));
+
+  g_assert_true (mist_test_server_wait_for_patches (fixture->server, fixture->admin_token, "solo",
+                                                    60, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (mist_test_server_run_mistpipe (fixture->server, fixture->admin_token, patches,
+                                                  NULL, &patch_output, NULL, &error),
+                   ==, 0);
+  g_assert_no_error (error);
+  g_assert_nonnull (strstr (patch_output, " ready    1 delta, "));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -185,6 +228,7 @@ main (int argc, char **argv)
   ADD ("/backend/mistpipe/user-commands", test_mistpipe_user_commands);
   ADD ("/backend/mistpipe/offline-admin", test_mistpipe_offline_admin);
   ADD ("/backend/mistpipe/game-commands", test_mistpipe_game_commands);
+  ADD ("/backend/mistpipe/singular-counts", test_mistpipe_singular_counts);
 #undef ADD
 
   return g_test_run ();
