@@ -105,6 +105,32 @@ mistpipe_forget_session (GError **error)
 }
 
 gboolean
+mistpipe_check_server_url (const char *url, GError **error)
+{
+  g_autoptr (GUri) uri = g_uri_parse (url, G_URI_FLAGS_NONE, NULL);
+  const char *scheme = uri != NULL ? g_uri_get_scheme (uri) : NULL;
+  const char *host = uri != NULL ? g_uri_get_host (uri) : NULL;
+
+  if (uri == NULL || host == NULL || host[0] == '\0' || g_uri_get_query (uri) != NULL ||
+      g_uri_get_fragment (uri) != NULL)
+    {
+      g_set_error (error, MIST_ERROR, MIST_ERROR_INVALID_DATA,
+                   "Invalid server URL “%s”: use http://HOST:PORT or https://HOST:PORT, such "
+                   "as http://127.0.0.1:8780",
+                   url);
+      return FALSE;
+    }
+  if (g_ascii_strcasecmp (scheme, "http") != 0 && g_ascii_strcasecmp (scheme, "https") != 0)
+    {
+      g_set_error (error, MIST_ERROR, MIST_ERROR_UNSUPPORTED,
+                   "Unsupported scheme “%s” in the server URL “%s”: use http:// or https://",
+                   scheme, url);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
 mistpipe_require_login (Mistpipe *pipe, GError **error)
 {
   if (pipe->server == NULL)

@@ -51,6 +51,10 @@ gboolean mistpipe_call_bytes (Mistpipe *pipe,
 gboolean mistpipe_check_reply (SoupMessage *message, GBytes *bytes, JsonNode **reply,
                                GError **error);
 
+/* Fails unless url is an absolute http or https URL with a host, with no query or
+ * fragment. */
+gboolean mistpipe_check_server_url (const char *url, GError **error);
+
 /* Fails with a message saying how to log in when no server or token is known. */
 gboolean mistpipe_require_login (Mistpipe *pipe, GError **error);
 

@@ -328,6 +328,13 @@ mistpipe_command_push (Mistpipe *pipe, int argc, char **argv)
   if (manifest == NULL)
     return mistpipe_fail (error);
   end_progress (&progress);
+  if (mist_manifest_get_n_files (manifest) == 0)
+    {
+      g_printerr ("mistpipe: The folder %s has no files, so there is nothing to push: name the "
+                  "folder that holds the game's build\n",
+                  rest[1]);
+      return 1;
+    }
 
   missing = query_missing (pipe, manifest, &error);
   if (missing == NULL ||

@@ -15,7 +15,7 @@
 #include <string.h>
 
 static const char usage[] =
-  "Usage: mistpipe [--server URL | --data-dir DIR] COMMAND [ARGUMENTS]\n"
+  "Usage: mistpipe [--server URL | --data-dir DIR [--init]] COMMAND [ARGUMENTS]\n"
   "\n"
   "Publishes games to a Mist server and administers its accounts.\n"
   "\n"
@@ -40,6 +40,8 @@ static const char usage[] =
   "                   the server of the last login)\n"
   "  --data-dir DIR   work offline on a stopped server's data folder; only the user\n"
   "                   commands, so the first admin can be created before the first start\n"
+  "  --init           with --data-dir: create DIR and its database when DIR is missing or\n"
+  "                   holds no database (an existing empty DIR needs no --init)\n"
   "\n"
   "Passwords are read from the terminal without echo, or as one line of standard input\n"
   "when it is not a terminal. “login” keeps the session token in\n"
@@ -63,8 +65,41 @@ print_usage_error (const char *format, ...)
 
 /* Offline user administration on a data folder */
 
+/* Fails unless data_dir contains a server database, or is an empty folder, or init is set:
+ * a mistyped path must not turn into a new, empty data folder. */
+static gboolean
+check_data_dir (const char *data_dir, gboolean init, GError **error)
+{
+  g_autofree char *database = g_build_filename (data_dir, MIST_BACKEND_DB_FILE, NULL);
+  g_autoptr (GDir) dir = NULL;
+
+  if (init || g_file_test (database, G_FILE_TEST_EXISTS))
+    return TRUE;
+  if (!g_file_test (data_dir, G_FILE_TEST_EXISTS))
+    {
+      g_set_error (error, MIST_ERROR, MIST_ERROR_NOT_FOUND,
+                   "The data folder %s does not exist: check the path (the server's "
+                   "data-dir, such as /var/lib/mist), or add --init to create a new one",
+                   data_dir);
+      return FALSE;
+    }
+  dir = g_dir_open (data_dir, 0, error);
+  if (dir == NULL)
+    return FALSE;
+  if (g_dir_read_name (dir) != NULL)
+    {
+      g_set_error (error, MIST_ERROR, MIST_ERROR_NOT_FOUND,
+                   "%s is not a Mist data folder: it has files but no %s. Check the path (the "
+                   "server's data-dir, such as /var/lib/mist), or add --init to create a new "
+                   "database in it",
+                   data_dir, MIST_BACKEND_DB_FILE);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 static int
-offline_user (Mistpipe *pipe, int argc, char **argv)
+offline_user (Mistpipe *pipe, gboolean init, int argc, char **argv)
 {
   g_autoptr (sqlite3) db = NULL;
   g_autoptr (MistBackendStore) store = NULL;
@@ -82,6 +117,8 @@ offline_user (Mistpipe *pipe, int argc, char **argv)
     else if (name == NULL || strcmp (name, "--admin") == 0)
       name = argv[i];
 
+  if (!check_data_dir (pipe->data_dir, init, &error))
+    goto failed;
   store = mist_backend_store_new (pipe->data_dir, FALSE, &error);
   if (store != NULL)
     db = mist_backend_db_open (pipe->data_dir, TRUE, &error);
@@ -180,6 +217,7 @@ int
 main (int argc, char **argv)
 {
   Mistpipe pipe = { 0 };
+  gboolean init = FALSE;
   int first = 1;
   int status;
 
@@ -199,6 +237,11 @@ main (int argc, char **argv)
           printf ("mistpipe %s\n", MIST_VERSION);
           return 0;
         }
+      if (strcmp (option, "--init") == 0)
+        {
+          init = TRUE;
+          continue;
+        }
       if ((strcmp (option, "--server") == 0 || strcmp (option, "--data-dir") == 0) &&
           first + 1 < argc)
         {
@@ -217,6 +260,11 @@ main (int argc, char **argv)
       return print_usage_error ("No command given");
     }
 
+  if (init && pipe.data_dir == NULL)
+    {
+      mistpipe_clear (&pipe);
+      return print_usage_error ("--init works only with --data-dir DIR");
+    }
   if (pipe.data_dir != NULL)
     {
       if (strcmp (argv[first], "user") != 0)
@@ -226,7 +274,7 @@ main (int argc, char **argv)
                                     "--server for “%s”",
                                     argv[first]);
         }
-      status = offline_user (&pipe, argc - first - 1, argv + first + 1);
+      status = offline_user (&pipe, init, argc - first - 1, argv + first + 1);
       mistpipe_clear (&pipe);
       return status;
     }
@@ -238,9 +286,16 @@ main (int argc, char **argv)
   if (pipe.server != NULL)
     {
       gsize length = strlen (pipe.server);
+      g_autoptr (GError) error = NULL;
 
       while (length > 0 && pipe.server[length - 1] == '/')
         pipe.server[--length] = '\0';
+      if (!mistpipe_check_server_url (pipe.server, &error))
+        {
+          mistpipe_clear (&pipe);
+          g_printerr ("mistpipe: %s\n", error->message);
+          return 2;
+        }
     }
   mistpipe_load_session (&pipe);
 

@@ -217,6 +217,80 @@ test_mistpipe_singular_counts (BackendFixture *fixture, gconstpointer data)
   g_assert_nonnull (strstr (patch_output, " ready    1 delta, "));
 }
 
+static void
+test_mistpipe_push_empty_folder (BackendFixture *fixture, gconstpointer data)
+{
+  g_autofree char *empty = g_build_filename (fixture->work_dir, "empty", NULL);
+  const char *push[] = { "push", "hollow", "--version", "1", empty, NULL };
+  g_autoptr (GError) error = NULL;
+  g_autofree char *errors = NULL;
+  g_autoptr (JsonNode) game = NULL;
+
+  g_assert_cmpint (g_mkdir_with_parents (empty, 0700), ==, 0);
+  create_game (fixture, "hollow", TRUE);
+  g_assert_cmpint (mist_test_server_run_mistpipe (fixture->server, fixture->admin_token, push,
+                                                  NULL, NULL, &errors, &error),
+                   ==, 1);
+  g_assert_no_error (error);
+  g_assert_nonnull (strstr (errors, "has no files"));
+  g_assert_nonnull (strstr (errors, empty));
+
+  game = get_json (fixture, fixture->admin_token, "/api/v1/games/hollow", SOUP_STATUS_OK);
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (
+                      json_node_get_object (game), "versions")),
+                    ==, 0);
+}
+
+/* A mistyped --data-dir must not become a new data folder without --init. */
+static void
+test_mistpipe_data_dir_missing (BackendFixture *fixture, gconstpointer data)
+{
+  g_autofree char *typo = g_build_filename (fixture->work_dir, "no-such-data", NULL);
+  g_autofree char *database = g_build_filename (typo, "mist.sqlite3", NULL);
+  const char *add[] = { "--data-dir", typo, "user", "add", "--admin", "first", NULL };
+  const char *add_init[] = { "--data-dir", typo, "--init", "user", "add", "--admin", "first",
+                             NULL };
+  g_autofree char *errors = NULL;
+
+  g_assert_cmpint (run (fixture, add, "first-password\n", NULL, &errors), ==, 1);
+  g_assert_nonnull (strstr (errors, typo));
+  g_assert_nonnull (strstr (errors, "does not exist"));
+  g_assert_nonnull (strstr (errors, "--init"));
+  g_assert_false (g_file_test (typo, G_FILE_TEST_EXISTS));
+
+  g_assert_cmpint (run (fixture, add_init, "first-password\n", NULL, NULL), ==, 0);
+  g_assert_true (g_file_test (database, G_FILE_TEST_IS_REGULAR));
+}
+
+static void
+test_mistpipe_data_dir_foreign (BackendFixture *fixture, gconstpointer data)
+{
+  g_autofree char *foreign = g_build_filename (fixture->work_dir, "photos", NULL);
+  g_autofree char *database = g_build_filename (foreign, "mist.sqlite3", NULL);
+  const char *list[] = { "--data-dir", foreign, "user", "list", NULL };
+  g_autofree char *errors = NULL;
+
+  write_build_file (foreign, "holiday.jpg", "jpeg", 4, FALSE);
+  g_assert_cmpint (run (fixture, list, NULL, NULL, &errors), ==, 1);
+  g_assert_nonnull (strstr (errors, "is not a Mist data folder"));
+  g_assert_false (g_file_test (database, G_FILE_TEST_EXISTS));
+}
+
+static void
+test_mistpipe_server_url_invalid (BackendFixture *fixture, gconstpointer data)
+{
+  const char *ftp[] = { "--server", "ftp://127.0.0.1:21", "game", "list", NULL };
+  const char *word[] = { "--server", "notaurl", "game", "list", NULL };
+  g_autofree char *ftp_errors = NULL;
+  g_autofree char *word_errors = NULL;
+
+  g_assert_cmpint (run (fixture, ftp, NULL, NULL, &ftp_errors), ==, 2);
+  g_assert_nonnull (strstr (ftp_errors, "Unsupported scheme “ftp”"));
+  g_assert_cmpint (run (fixture, word, NULL, NULL, &word_errors), ==, 2);
+  g_assert_nonnull (strstr (word_errors, "Invalid server URL “notaurl”"));
+  g_assert_null (strstr (word_errors, "Not logged in"));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -229,6 +303,10 @@ main (int argc, char **argv)
   ADD ("/backend/mistpipe/offline-admin", test_mistpipe_offline_admin);
   ADD ("/backend/mistpipe/game-commands", test_mistpipe_game_commands);
   ADD ("/backend/mistpipe/singular-counts", test_mistpipe_singular_counts);
+  ADD ("/backend/mistpipe/push-empty-folder", test_mistpipe_push_empty_folder);
+  ADD ("/backend/mistpipe/data-dir-missing", test_mistpipe_data_dir_missing);
+  ADD ("/backend/mistpipe/data-dir-foreign", test_mistpipe_data_dir_foreign);
+  ADD ("/backend/mistpipe/server-url-invalid", test_mistpipe_server_url_invalid);
 #undef ADD
 
   return g_test_run ();

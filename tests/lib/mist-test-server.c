@@ -4,6 +4,7 @@
  */
 #include "mist-test-server.h"
 
+#include <errno.h>
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 #include <signal.h>
@@ -78,6 +79,13 @@ create_accounts (const char *data_dir, GError **error)
   const char *admin[] = { "user", "add", "--admin", MIST_TEST_ADMIN_NAME, NULL };
   const char *user[] = { "user", "add", MIST_TEST_USER_NAME, NULL };
 
+  /* mistpipe initializes an empty folder but not a missing one, which could be a typo. */
+  if (g_mkdir_with_parents (data_dir, 0700) != 0)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "Cannot create %s: %s", data_dir,
+                   g_strerror (errno));
+      return FALSE;
+    }
   if (run_offline (data_dir, admin, MIST_TEST_ADMIN_PASSWORD "\n", error) != 0 ||
       run_offline (data_dir, user, MIST_TEST_USER_PASSWORD "\n", error) != 0)
     {
