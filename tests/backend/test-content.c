@@ -151,6 +151,23 @@ test_content_head (ContentFixture *fixture, gconstpointer data)
   g_assert_nonnull (soup_message_headers_get_one (headers, "ETag"));
 }
 
+/* HEAD with a Range gets the headers of the GET with that Range. */
+static void
+test_content_head_range (ContentFixture *fixture, gconstpointer data)
+{
+  g_autofree char *expected_range = g_strdup_printf ("bytes 10-19/%" G_GSIZE_FORMAT,
+                                                     g_bytes_get_size (fixture->object));
+  g_autoptr (GBytes) reply = NULL;
+  g_autoptr (SoupMessage) message = request_object (fixture, "HEAD", &reply, "Range",
+                                                    "bytes=10-19", NULL);
+  SoupMessageHeaders *headers = soup_message_get_response_headers (message);
+
+  g_assert_cmpuint (soup_message_get_status (message), ==, SOUP_STATUS_PARTIAL_CONTENT);
+  g_assert_cmpstr (soup_message_headers_get_one (headers, "Content-Range"), ==, expected_range);
+  g_assert_cmpint (soup_message_headers_get_content_length (headers), ==, 10);
+  g_assert_cmpuint (g_bytes_get_size (reply), ==, 0);
+}
+
 static void
 test_content_unsatisfiable_range (ContentFixture *fixture, gconstpointer data)
 {
@@ -206,6 +223,7 @@ main (int argc, char **argv)
   ADD ("/backend/content/ranges", test_content_ranges);
   ADD ("/backend/content/if-range", test_content_if_range);
   ADD ("/backend/content/head", test_content_head);
+  ADD ("/backend/content/head-range", test_content_head_range);
   ADD ("/backend/content/unsatisfiable-range", test_content_unsatisfiable_range);
   ADD ("/backend/content/if-none-match", test_content_if_none_match);
   ADD ("/backend/content/multiple-ranges", test_content_multiple_ranges);
