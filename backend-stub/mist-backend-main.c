@@ -30,6 +30,8 @@ apply_defaults (MistBackendConfig *config)
     config->use_xdelta3 = FALSE;
   if (config->token_lifetime < 0)
     config->token_lifetime = MIST_BACKEND_DEFAULT_TOKEN_LIFETIME;
+  if (config->read_timeout < 0)
+    config->read_timeout = MIST_BACKEND_DEFAULT_READ_TIMEOUT;
 }
 
 int
@@ -57,7 +59,8 @@ main (int argc, char **argv)
       "PEM private key of the certificate (default: read from the certificate file)", "FILE" },
     { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_file,
       "Key file with a [server] group: listen, data-dir, tls-certificate, tls-key, "
-      "direct-patches, use-xdelta3, content-base-url, token-lifetime; options override it",
+      "direct-patches, use-xdelta3, content-base-url, token-lifetime, read-timeout; options "
+      "override it",
       "FILE" },
     { "version", 0, 0, G_OPTION_ARG_NONE, &show_version, "Print the version and exit", NULL },
     { NULL },

@@ -66,6 +66,11 @@ struct _MistRequest
   MistBackendUpload *upload;  /* streaming routes only */
   GError *upload_error;
   gint64 started_us;
+  guint status_sent;          /* the status line written, or 0 before the headers */
+  gboolean body_sent;         /* the whole response was written */
+  goffset body_bytes_sent;
+  guint read_timeout_id;      /* closes the connection when the request stalls */
+  gboolean read_timed_out;
 };
 
 /* Responses. */

@@ -62,6 +62,7 @@ mist_backend_config_init (MistBackendConfig *config)
   config->direct_patches = -1;
   config->use_xdelta3 = -1;
   config->token_lifetime = -1;
+  config->read_timeout = -1;
 }
 
 void
@@ -119,12 +120,20 @@ mist_backend_config_load (MistBackendConfig *config, const char *path, GError **
       if (local_error != NULL || config->token_lifetime <= 0)
         goto invalid;
     }
+  if (config->read_timeout < 0 && g_key_file_has_key (file, "server", "read-timeout", NULL))
+    {
+      config->read_timeout = g_key_file_get_integer (file, "server", "read-timeout",
+                                                     &local_error);
+      if (local_error != NULL || config->read_timeout <= 0 || config->read_timeout > 3600)
+        goto invalid;
+    }
   return TRUE;
 
 invalid:
   g_set_error (error, MIST_ERROR, MIST_ERROR_INVALID_DATA,
                "Invalid value in %s, group [server]: %s (direct-patches is an integer from 0 "
-               "to 100, use-xdelta3 true or false, token-lifetime a positive number of seconds)",
+               "to 100, use-xdelta3 true or false, token-lifetime a positive number of seconds, "
+               "read-timeout seconds from 1 to 3600)",
                path, local_error != NULL ? local_error->message : "out of range");
   return FALSE;
 }
@@ -251,9 +260,52 @@ mist_request_is_admin (MistRequest *request)
  * finished. Bodies are not accumulated by libsoup, so a body above the route's limit
  * costs no memory and an upload streams to disk. */
 
+/* The read timeout closes a connection after read_timeout seconds without progress on its
+ * request: a header block that never ends, TLS bytes on the plain HTTP port, or a body
+ * that stops. It is a timer rather than g_socket_set_timeout, because libsoup 3.2.3 leaves
+ * a kept-alive connection whose socket timed out open and never reads from it again.
+ * NOTE: the timer starts with libsoup's "request-started". libsoup 3.2.3 emits it when a
+ * connection is accepted, but on a kept-alive connection only once the next request's
+ * first bytes arrive, so a kept-alive connection that sends nothing more stays open. */
+
+static gboolean
+on_read_timeout (gpointer user_data)
+{
+  MistRequest *request = user_data;
+  GSocket *socket = soup_server_message_get_socket (request->message);
+
+  request->read_timeout_id = 0;
+  request->read_timed_out = TRUE;
+  if (socket != NULL)
+    g_socket_shutdown (socket, TRUE, TRUE, NULL);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+disarm_read_timeout (MistRequest *request)
+{
+  g_clear_handle_id (&request->read_timeout_id, g_source_remove);
+}
+
+static void
+arm_read_timeout (MistRequest *request)
+{
+  disarm_read_timeout (request);
+  if (request->server->config.read_timeout > 0)
+    request->read_timeout_id = g_timeout_add_seconds (
+      (guint) request->server->config.read_timeout, on_read_timeout, request);
+}
+
+static void
+on_got_body (SoupServerMessage *message, MistRequest *request)
+{
+  disarm_read_timeout (request);
+}
+
 static void
 request_free (MistRequest *request)
 {
+  disarm_read_timeout (request);
   g_clear_object (&request->message);
   for (guint i = 0; i < MIST_ROUTE_MAX_PARAMS; i++)
     g_free (request->params[i]);
@@ -296,6 +348,7 @@ on_got_chunk (SoupServerMessage *message, GBytes *chunk, MistRequest *request)
 {
   gsize size = g_bytes_get_size (chunk);
 
+  arm_read_timeout (request);
   if (request->upload != NULL)
     {
       mist_backend_upload_write (request->upload, g_bytes_get_data (chunk, NULL), size);
@@ -313,14 +366,56 @@ on_got_chunk (SoupServerMessage *message, GBytes *chunk, MistRequest *request)
 }
 
 static void
+on_wrote_headers (SoupServerMessage *message, MistRequest *request)
+{
+  request->status_sent = soup_server_message_get_status (message);
+}
+
+static void
+on_wrote_body_data (SoupServerMessage *message, guint size, MistRequest *request)
+{
+  request->body_bytes_sent += size;
+}
+
+static void
+on_wrote_body (SoupServerMessage *message, MistRequest *request)
+{
+  request->body_sent = TRUE;
+}
+
+/* Logs the request with the status sent. A client that closes the connection before the
+ * whole response was written is logged as such, with the bytes it got, instead of the
+ * status libsoup gives the interrupted message. */
+static void
 on_finished (SoupServerMessage *message, MistRequest *request)
 {
   GUri *uri = soup_server_message_get_uri (message);
   gint64 elapsed_us = g_get_monotonic_time () - request->started_us;
+  g_autofree char *outcome = NULL;
 
-  g_message ("%s %s %u %.1f ms%s%s", soup_server_message_get_method (message),
-             uri != NULL ? g_uri_get_path (uri) : "?", soup_server_message_get_status (message),
-             elapsed_us / 1000.0, request->user != NULL ? " user=" : "",
+  disarm_read_timeout (request);
+  if (soup_server_message_get_method (message) == NULL)
+    {
+      /* Nothing of a request arrived: an idle kept-alive connection closed. */
+      g_debug ("Closed an idle connection%s", request->read_timed_out ? " after the read timeout"
+                                                                      : "");
+      g_clear_object (&request->message);
+      return;
+    }
+  if (request->read_timed_out)
+    outcome = g_strdup_printf ("no response, closed after %d s without a complete request,",
+                               request->server->config.read_timeout);
+  else if (request->body_sent)
+    outcome = g_strdup_printf ("%u", request->status_sent);
+  else if (request->status_sent != 0)
+    outcome = g_strdup_printf ("%u, client went away after %" G_GOFFSET_FORMAT
+                               " bytes of the body,",
+                               request->status_sent, request->body_bytes_sent);
+  else
+    outcome = g_strdup ("no response, client went away,");
+  g_message ("%s %s %s %.1f ms%s%s", soup_server_message_get_method (message),
+             uri != NULL ? g_uri_get_path (uri) : "?", outcome, elapsed_us / 1000.0,
+             request->user != NULL ? " user=" : "",
              request->user != NULL ? request->user->name : "");
   /* Breaks the reference cycle message → request → message. A handler still working in
    * a thread finds request->message NULL and drops its reply. */
@@ -335,10 +430,15 @@ on_request_started (SoupServer *soup, SoupServerMessage *message, MistBackendSer
   request->server = server;
   request->message = g_object_ref (message);
   request->started_us = g_get_monotonic_time ();
+  arm_read_timeout (request);
   g_object_set_data_full (G_OBJECT (message), "mist-request", request,
                           (GDestroyNotify) request_free);
   g_signal_connect (message, "got-headers", G_CALLBACK (on_got_headers), request);
   g_signal_connect (message, "got-chunk", G_CALLBACK (on_got_chunk), request);
+  g_signal_connect (message, "got-body", G_CALLBACK (on_got_body), request);
+  g_signal_connect (message, "wrote-headers", G_CALLBACK (on_wrote_headers), request);
+  g_signal_connect (message, "wrote-body-data", G_CALLBACK (on_wrote_body_data), request);
+  g_signal_connect (message, "wrote-body", G_CALLBACK (on_wrote_body), request);
   g_signal_connect (message, "finished", G_CALLBACK (on_finished), request);
 }
 

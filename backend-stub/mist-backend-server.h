@@ -11,6 +11,10 @@ G_BEGIN_DECLS
 #define MIST_BACKEND_DEFAULT_LISTEN "127.0.0.1:8780"
 #define MIST_BACKEND_DEFAULT_DIRECT_PATCHES 3
 #define MIST_BACKEND_DEFAULT_TOKEN_LIFETIME (30 * 24 * 3600)
+/* Seconds a connection may stay silent while the server waits for a request or its body.
+ * It also closes a connection that sent TLS bytes to a plain HTTP port, since those never
+ * end a header block. */
+#define MIST_BACKEND_DEFAULT_READ_TIMEOUT 30
 
 /* Settings from the [server] group of the configuration file and the command line. */
 typedef struct
@@ -23,6 +27,7 @@ typedef struct
   gboolean use_xdelta3;   /* also build VCDIFF deltas with the xdelta3 tool */
   char *content_base_url; /* advertised content base, or NULL for the server's own */
   gint64 token_lifetime;  /* seconds a login token stays valid */
+  int read_timeout;       /* seconds; MIST_BACKEND_DEFAULT_READ_TIMEOUT explains it */
 } MistBackendConfig;
 
 void mist_backend_config_init (MistBackendConfig *config);

@@ -203,6 +203,93 @@ mistpipe_check_reply (SoupMessage *message, GBytes *bytes, JsonNode **reply, GEr
   return TRUE;
 }
 
+/* Seconds the TLS check waits for a handshake or a plain HTTP reply. Loopback and LAN
+ * servers answer in milliseconds; this leaves room for a slow link. */
+#define TLS_CHECK_TIMEOUT 10
+
+static gboolean
+accept_any_certificate (GTlsConnection *connection, GTlsCertificate *certificate,
+                        GTlsCertificateFlags errors, gpointer user_data)
+{
+  return TRUE;
+}
+
+static void
+on_socket_client_event (GSocketClient *client, GSocketClientEvent event,
+                        GSocketConnectable *connectable, GIOStream *connection,
+                        gpointer user_data)
+{
+  if (event == G_SOCKET_CLIENT_TLS_HANDSHAKING)
+    g_signal_connect (connection, "accept-certificate", G_CALLBACK (accept_any_certificate),
+                      NULL);
+}
+
+/* Returns TRUE when host:port answers a plain HTTP request with an HTTP status line. */
+static gboolean
+speaks_plain_http (const char *host, guint16 port)
+{
+  g_autoptr (GSocketClient) client = g_socket_client_new ();
+  g_autoptr (GSocketConnection) connection = NULL;
+  g_autofree char *request = g_strdup_printf ("HEAD /api/v1/server HTTP/1.0\r\nHost: %s\r\n\r\n",
+                                              host);
+  char reply[5];
+  gsize length = 0;
+
+  g_socket_client_set_timeout (client, TLS_CHECK_TIMEOUT);
+  connection = g_socket_client_connect_to_host (client, host, port, NULL, NULL);
+  if (connection == NULL ||
+      !g_output_stream_write_all (g_io_stream_get_output_stream (G_IO_STREAM (connection)),
+                                  request, strlen (request), NULL, NULL, NULL) ||
+      !g_input_stream_read_all (g_io_stream_get_input_stream (G_IO_STREAM (connection)), reply,
+                                sizeof reply, &length, NULL, NULL))
+    return FALSE;
+  return length == sizeof reply && memcmp (reply, "HTTP/", sizeof reply) == 0;
+}
+
+/* Checks before the first request to an https URL that the server completes a TLS
+ * handshake. A plain HTTP server would otherwise keep the handshake waiting until one
+ * side times out, and the error would not say why. The certificate is checked later by
+ * the session itself. */
+static gboolean
+check_tls_handshake (const char *server, GError **error)
+{
+  g_autoptr (GUri) uri = g_uri_parse (server, G_URI_FLAGS_NONE, NULL);
+  g_autoptr (GSocketClient) client = g_socket_client_new ();
+  g_autoptr (GSocketConnection) connection = NULL;
+  g_autoptr (GError) local_error = NULL;
+  const char *host;
+  guint16 port;
+
+  if (uri == NULL || g_ascii_strcasecmp (g_uri_get_scheme (uri), "https") != 0)
+    return TRUE;
+  host = g_uri_get_host (uri);
+  port = g_uri_get_port (uri) > 0 ? (guint16) g_uri_get_port (uri) : 443;
+  g_socket_client_set_tls (client, TRUE);
+  g_socket_client_set_timeout (client, TLS_CHECK_TIMEOUT);
+  g_signal_connect (client, "event", G_CALLBACK (on_socket_client_event), NULL);
+  connection = g_socket_client_connect_to_host (client, host, port, NULL, &local_error);
+  if (connection != NULL)
+    return TRUE;
+
+  /* Errors before the handshake (refused, unknown host) are the session's to report. */
+  if (local_error->domain != G_TLS_ERROR &&
+      !g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT) &&
+      !g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED) &&
+      !g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_BROKEN_PIPE))
+    return TRUE;
+  if (speaks_plain_http (host, port))
+    {
+      g_autofree char *plain = g_strconcat ("http://", server + strlen ("https://"), NULL);
+
+      g_set_error (error, MIST_ERROR, MIST_ERROR_UNSUPPORTED,
+                   "%s answers in plain HTTP, not HTTPS: use --server %s", server, plain);
+      return FALSE;
+    }
+  g_set_error (error, MIST_ERROR, MIST_ERROR_FAILED, "The TLS handshake with %s failed: %s",
+               server, local_error->message);
+  return FALSE;
+}
+
 static SoupMessage *
 new_message (Mistpipe *pipe, const char *method, const char *path, GError **error)
 {
@@ -223,8 +310,15 @@ new_message (Mistpipe *pipe, const char *method, const char *path, GError **erro
                                     authorization);
     }
   if (pipe->session == NULL)
-    pipe->session = soup_session_new_with_options ("timeout", 600, "user-agent",
-                                                   "mistpipe/" MIST_VERSION, NULL);
+    {
+      if (!check_tls_handshake (pipe->server, error))
+        {
+          g_object_unref (message);
+          return NULL;
+        }
+      pipe->session = soup_session_new_with_options ("timeout", 600, "user-agent",
+                                                     "mistpipe/" MIST_VERSION, NULL);
+    }
   return message;
 }
 

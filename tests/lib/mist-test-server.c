@@ -113,6 +113,8 @@ write_config (MistTestServer *server, const MistTestServerOptions *options, GErr
     g_key_file_set_int64 (file, "server", "token-lifetime", options->token_lifetime);
   if (options != NULL && options->content_base_url != NULL)
     g_key_file_set_string (file, "server", "content-base-url", options->content_base_url);
+  if (options != NULL && options->read_timeout > 0)
+    g_key_file_set_integer (file, "server", "read-timeout", (int) options->read_timeout);
   if (!g_key_file_save_to_file (file, path, error))
     return NULL;
   return g_steal_pointer (&path);
@@ -186,6 +188,8 @@ mist_test_server_start (const MistTestServerOptions *options, GError **error)
   /* A test that aborts must not leave its server running (and holding the test's
    * standard error open, which keeps meson waiting). */
   g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
+  if (options != NULL && options->log_file != NULL)
+    g_subprocess_launcher_set_stderr_file_path (launcher, options->log_file);
   server->process = g_subprocess_launcher_spawn (launcher, error, binary, "--config", config,
                                                  NULL);
   if (server->process == NULL || !read_url (server, error))

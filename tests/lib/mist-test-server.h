@@ -26,6 +26,8 @@ typedef struct
   gint64 token_lifetime;        /* seconds; 0: the server's default */
   const char *content_base_url; /* NULL: the server's own */
   const char *data_dir;         /* reuse this folder (it is kept on stop); NULL: a new one */
+  const char *log_file;         /* the server's standard error goes here; NULL: the test's */
+  guint read_timeout;           /* seconds; 0: the server's default */
 } MistTestServerOptions;
 
 typedef struct _MistTestServer MistTestServer;

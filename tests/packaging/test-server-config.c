@@ -12,13 +12,13 @@
 /* Every key of group [server] that mist-backend-stub reads. */
 static const char *const server_keys[] = {
   "listen", "data-dir", "tls-certificate", "tls-key", "direct-patches", "use-xdelta3",
-  "content-base-url", "token-lifetime", NULL,
+  "content-base-url", "token-lifetime", "read-timeout", NULL,
 };
 
 /* Keys that are unset by default (TLS files, content URL) or rarely changed, so the file
  * shows them commented out, as "#KEY=VALUE". */
 static const char *const commented_keys[] = {
-  "tls-certificate", "tls-key", "content-base-url", "token-lifetime", NULL,
+  "tls-certificate", "tls-key", "content-base-url", "token-lifetime", "read-timeout", NULL,
 };
 
 static GKeyFile *
