@@ -11,13 +11,6 @@
 #define LOGIN_WINDOW_SECONDS (15 * 60)
 #define LOGIN_MAX_FAILURES_PER_USER 5
 #define LOGIN_MAX_FAILURES_PER_ADDRESS 20
-#define LOGIN_MAX_TRACKED 10000
-
-typedef struct
-{
-  guint count;
-  gint64 window_start;
-} MistLoginFailures;
 
 void
 mist_api_server_info (MistRequest *request)
@@ -79,50 +72,74 @@ failure_key (const char *kind, const char *value)
   return g_strconcat (kind, ":", folded, NULL);
 }
 
+/* Failure counts live in the database, so a restart does not give an attacker a fresh
+ * window. A failed statement is logged and lets the login through, since the password
+ * check still applies. */
+
 /* Returns the seconds to wait before key may try again, or 0. */
 static gint64
 failure_wait (MistBackendServer *server, const char *key, guint limit)
 {
-  MistLoginFailures *failures = g_hash_table_lookup (server->login_failures, key);
+  g_autoptr (sqlite3_stmt) statement = NULL;
+  g_autoptr (GError) error = NULL;
   gint64 now = mist_backend_now ();
+  gint64 window_start;
+  gint64 count;
 
-  if (failures == NULL)
-    return 0;
-  if (now - failures->window_start >= LOGIN_WINDOW_SECONDS)
+  statement = mist_backend_db_prepare (server->db,
+                                       "SELECT window_start, count FROM login_failures"
+                                       " WHERE key = ?",
+                                       &error);
+  if (statement == NULL)
     {
-      g_hash_table_remove (server->login_failures, key);
+      g_warning ("Cannot read the failed logins of %s: %s", key, error->message);
       return 0;
     }
-  if (failures->count < limit)
+  sqlite3_bind_text (statement, 1, key, -1, SQLITE_TRANSIENT);
+  if (sqlite3_step (statement) != SQLITE_ROW)
     return 0;
-  return MAX (failures->window_start + LOGIN_WINDOW_SECONDS - now, 1);
+  window_start = sqlite3_column_int64 (statement, 0);
+  count = sqlite3_column_int64 (statement, 1);
+  if (now - window_start >= LOGIN_WINDOW_SECONDS || count < (gint64) limit)
+    return 0;
+  return MAX (window_start + LOGIN_WINDOW_SECONDS - now, 1);
 }
 
-static gboolean
-failure_expired (gpointer key, gpointer value, gpointer now)
-{
-  const MistLoginFailures *failures = value;
-
-  return *(const gint64 *) now - failures->window_start >= LOGIN_WINDOW_SECONDS;
-}
-
+/* Counts a failure of key in its window, starting a new window when the last one ended,
+ * and drops the rows of ended windows so guessed user names do not pile up. */
 static void
 record_failure (MistBackendServer *server, const char *key)
 {
-  MistLoginFailures *failures = g_hash_table_lookup (server->login_failures, key);
+  g_autoptr (sqlite3_stmt) expire = NULL;
+  g_autoptr (sqlite3_stmt) upsert = NULL;
+  g_autoptr (GError) error = NULL;
   gint64 now = mist_backend_now ();
 
-  /* Guessing many user names must not grow the table without bound. */
-  if (failures == NULL && g_hash_table_size (server->login_failures) >= LOGIN_MAX_TRACKED)
-    g_hash_table_foreach_remove (server->login_failures, failure_expired, &now);
-
-  if (failures == NULL)
+  expire = mist_backend_db_prepare (server->db,
+                                    "DELETE FROM login_failures WHERE window_start <= ?",
+                                    &error);
+  if (expire != NULL)
     {
-      failures = g_new0 (MistLoginFailures, 1);
-      failures->window_start = now;
-      g_hash_table_insert (server->login_failures, g_strdup (key), failures);
+      sqlite3_bind_int64 (expire, 1, now - LOGIN_WINDOW_SECONDS);
+      mist_backend_db_step_done (server->db, expire, &error);
     }
-  failures->count++;
+  if (error == NULL)
+    upsert = mist_backend_db_prepare (
+      server->db,
+      "INSERT INTO login_failures (key, window_start, count) VALUES (?1, ?2, 1)"
+      " ON CONFLICT (key) DO UPDATE SET"
+      "  count = CASE WHEN ?2 - window_start >= ?3 THEN 1 ELSE count + 1 END,"
+      "  window_start = CASE WHEN ?2 - window_start >= ?3 THEN ?2 ELSE window_start END",
+      &error);
+  if (upsert != NULL)
+    {
+      sqlite3_bind_text (upsert, 1, key, -1, SQLITE_TRANSIENT);
+      sqlite3_bind_int64 (upsert, 2, now);
+      sqlite3_bind_int64 (upsert, 3, LOGIN_WINDOW_SECONDS);
+      mist_backend_db_step_done (server->db, upsert, &error);
+    }
+  if (error != NULL)
+    g_warning ("Cannot count a failed login of %s: %s", key, error->message);
 }
 
 static const char *
@@ -175,8 +192,18 @@ static void
 clear_login_failures (MistRequest *request, const char *username)
 {
   g_autofree char *user_key = failure_key ("user", username);
+  g_autoptr (sqlite3_stmt) statement = NULL;
+  g_autoptr (GError) error = NULL;
 
-  g_hash_table_remove (request->server->login_failures, user_key);
+  statement = mist_backend_db_prepare (request->server->db,
+                                       "DELETE FROM login_failures WHERE key = ?", &error);
+  if (statement != NULL)
+    {
+      sqlite3_bind_text (statement, 1, user_key, -1, SQLITE_TRANSIENT);
+      mist_backend_db_step_done (request->server->db, statement, &error);
+    }
+  if (error != NULL)
+    g_warning ("Cannot clear the failed logins of %s: %s", user_key, error->message);
 }
 
 /* Password checks run in a GTask thread, so one argon2id verification (tens of

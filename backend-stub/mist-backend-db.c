@@ -113,6 +113,14 @@ static const char schema_2[] =
   "CREATE INDEX pack_refs_version ON pack_refs (version_id);"
   "CREATE INDEX pack_refs_patch_set ON pack_refs (patch_set_id);";
 
+/* Schema 3. Failed logins by "user:NAME" or "address:IP" in the window that started at
+ * window_start, so the rate limit survives a restart. */
+static const char schema_3[] =
+  "CREATE TABLE login_failures ("
+  "  key TEXT PRIMARY KEY,"
+  "  window_start INTEGER NOT NULL,"
+  "  count INTEGER NOT NULL);";
+
 gboolean
 mist_backend_db_set_error (sqlite3 *db, GError **error)
 {
@@ -190,6 +198,8 @@ migrate (sqlite3 *db, GError **error)
   if (version < 1 && !mist_backend_db_exec (db, schema_1, error))
     goto rollback;
   if (version < 2 && !mist_backend_db_exec (db, schema_2, error))
+    goto rollback;
+  if (version < 3 && !mist_backend_db_exec (db, schema_3, error))
     goto rollback;
   if (!mist_backend_db_exec (db, "PRAGMA user_version = " G_STRINGIFY (
                                    MIST_BACKEND_SCHEMA_VERSION),

@@ -13,7 +13,7 @@
 G_BEGIN_DECLS
 
 #define MIST_BACKEND_DB_FILE "mist.sqlite3"
-#define MIST_BACKEND_SCHEMA_VERSION 2
+#define MIST_BACKEND_SCHEMA_VERSION 3
 
 /* Opens (creating when create is TRUE) DATA_DIR/mist.sqlite3 and brings its schema to
  * MIST_BACKEND_SCHEMA_VERSION. */

@@ -47,7 +47,6 @@ struct _MistBackendServer
   MistBackendStore *store;
   MistBackendPatcher *patcher;
   char *dummy_hash;          /* verified for unknown users, so they cost a real check */
-  GHashTable *login_failures; /* "user:NAME" or "address:IP" → MistLoginFailures */
   char *base_url;
 };
 

@@ -705,7 +705,6 @@ mist_backend_server_new (const MistBackendConfig *config, GError **error)
   server->config.tls_certificate = g_strdup (config->tls_certificate);
   server->config.tls_key = g_strdup (config->tls_key);
   server->config.content_base_url = g_strdup (config->content_base_url);
-  server->login_failures = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
 
   server->store = mist_backend_store_new (config->data_dir, TRUE, error);
   if (server->store == NULL)
@@ -821,7 +820,6 @@ mist_backend_server_free (MistBackendServer *server)
   g_clear_pointer (&server->patcher, mist_backend_patcher_free);
   g_clear_pointer (&server->db, mist_backend_db_close);
   g_clear_pointer (&server->store, mist_backend_store_free);
-  g_clear_pointer (&server->login_failures, g_hash_table_unref);
   g_free (server->dummy_hash);
   g_free (server->base_url);
   mist_backend_config_clear (&server->config);

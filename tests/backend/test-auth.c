@@ -157,6 +157,42 @@ test_auth_rate_limit (BackendFixture *fixture, gconstpointer data)
   g_assert_cmpuint (soup_message_get_status (other), ==, SOUP_STATUS_OK);
 }
 
+/* Replaces the fixture's server with one on data_dir, which outlives it. */
+static void
+restart_on (BackendFixture *fixture, const char *data_dir)
+{
+  MistTestServerOptions options = { .data_dir = data_dir };
+  g_autoptr (GError) error = NULL;
+
+  g_assert_true (mist_test_server_stop (fixture->server, &error));
+  g_assert_no_error (error);
+  g_clear_pointer (&fixture->server, mist_test_server_free);
+  fixture->server = mist_test_server_start (&options, &error);
+  g_assert_no_error (error);
+}
+
+/* Failed logins count across a restart of the server, within their window. */
+static void
+test_auth_rate_limit_survives_restart (BackendFixture *fixture, gconstpointer data)
+{
+  g_autofree char *data_dir = g_build_filename (fixture->work_dir, "server-data", NULL);
+  g_autoptr (SoupMessage) blocked = NULL;
+
+  restart_on (fixture, data_dir);
+  for (int i = 0; i < 5; i++)
+    {
+      g_autoptr (SoupMessage) failed = send_login (fixture, MIST_TEST_USER_NAME, "guess", NULL);
+
+      g_assert_cmpuint (soup_message_get_status (failed), ==, SOUP_STATUS_UNAUTHORIZED);
+    }
+  restart_on (fixture, data_dir);
+
+  blocked = send_login (fixture, MIST_TEST_USER_NAME, MIST_TEST_USER_PASSWORD, NULL);
+  g_assert_cmpuint (soup_message_get_status (blocked), ==, 429);
+  g_assert_nonnull (soup_message_headers_get_one (soup_message_get_response_headers (blocked),
+                                                  "Retry-After"));
+}
+
 static void
 test_auth_rate_limit_per_address (BackendFixture *fixture, gconstpointer data)
 {
@@ -320,6 +356,7 @@ main (int argc, char **argv)
   ADD ("/backend/auth/wrong-password-unknown-user", NULL, test_auth_wrong_password_unknown_user);
   ADD ("/backend/auth/rate-limit", NULL, test_auth_rate_limit);
   ADD ("/backend/auth/rate-limit-per-address", NULL, test_auth_rate_limit_per_address);
+  ADD ("/backend/auth/rate-limit-survives-restart", NULL, test_auth_rate_limit_survives_restart);
   ADD ("/backend/auth/logout-revokes", NULL, test_auth_logout_revokes);
   ADD ("/backend/auth/password-change-revokes", NULL, test_auth_password_change_revokes);
   ADD ("/backend/auth/disabled-user", NULL, test_auth_disabled_user);
