@@ -333,7 +333,9 @@ build_delta (MistBackendPatcher *patcher, MistDeltaFormat format, TempFile *sour
 }
 
 /* Finds or builds the smallest delta from source to target among the enabled formats;
- * delta->object_id is NULL when none is smaller than the target's full object. */
+ * delta->object_id is NULL when none is smaller than the target's full object. A format
+ * whose delta fails (the xdelta3 tool missing or failing, a delta that does not verify) is
+ * skipped with a warning, so the other format can still give a delta. */
 static gboolean
 get_delta (MistBackendPatcher *patcher, const VersionFile *source, const VersionFile *target,
            Delta *best, GError **error)
@@ -342,6 +344,7 @@ get_delta (MistBackendPatcher *patcher, const VersionFile *source, const Version
   guint n_formats = 0;
   g_auto (TempFile) source_file = { NULL, -1 };
   g_auto (TempFile) target_file = { NULL, -1 };
+  g_autoptr (GError) format_error = NULL;
 
   formats[n_formats++] = MIST_DELTA_FORMAT_ZSTD;
   if (patcher->use_xdelta3)
@@ -363,11 +366,17 @@ get_delta (MistBackendPatcher *patcher, const VersionFile *source, const Version
                                                patcher->cancellable, error)))
             return FALSE;
           if (!build_delta (patcher, formats[i], &source_file, &target_file, target->sha256,
-                            target->object_size, &delta, error))
+                            target->object_size, &delta, &format_error))
             {
-              g_prefix_error (error, "%s delta from “%s” to “%s”: ", name, source->path,
-                              target->path);
-              return FALSE;
+              if (g_error_matches (format_error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+                {
+                  g_propagate_error (error, g_steal_pointer (&format_error));
+                  return FALSE;
+                }
+              g_warning ("No %s delta from “%s” to “%s”: %s", name, source->path, target->path,
+                         format_error->message);
+              g_clear_error (&format_error);
+              continue;
             }
           store_cached_delta (patcher, source->sha256, target->sha256, &delta);
         }
@@ -570,6 +579,7 @@ build_patch_set (MistBackendPatcher *patcher, const PatchSet *set, GError **erro
   g_autofree char *n_deltas = NULL;
   g_autofree char *n_packs = NULL;
   g_autoptr (sqlite3_stmt) statement = NULL;
+  g_autoptr (GError) delta_error = NULL;
   gint64 download_size = 0;
 
   g_array_set_clear_func (deltas, (GDestroyNotify) delta_clear);
@@ -606,8 +616,22 @@ build_patch_set (MistBackendPatcher *patcher, const PatchSet *set, GError **erro
       if (g_hash_table_contains (source_hashes, target->sha256))
         continue;
       source = find_source (source_by_path, removed_by_name, target);
-      if (source != NULL && !get_delta (patcher, source, target, &delta, error))
-        return FALSE;
+      if (source != NULL && !get_delta (patcher, source, target, &delta, &delta_error))
+        {
+          /* One damaged file must not cost the whole patch set: clients download its
+           * full object, as for a file without a delta. */
+          if (g_error_matches (delta_error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+            {
+              g_propagate_error (error, g_steal_pointer (&delta_error));
+              return FALSE;
+            }
+          g_warning ("Patch set %" G_GINT64_FORMAT "→%" G_GINT64_FORMAT " of game %"
+                     G_GINT64_FORMAT ": no delta for “%s”, clients download its full "
+                     "object: %s",
+                     set->from, set->to, set->game_id, target->path, delta_error->message);
+          g_clear_error (&delta_error);
+          delta_clear (&delta);
+        }
       if (delta.object_id == NULL)
         {
           delta_clear (&delta);

@@ -423,6 +423,59 @@ test_publish_launch_config (BackendFixture *fixture, gconstpointer data)
   g_assert_cmpstr (json_object_get_string_member (launch, "executable"), ==, "bin/game");
 }
 
+/* When a delta cannot be made, here because the stored object of the old file is damaged,
+ * only that file is downloaded in full. The rest of the patch set keeps its deltas. */
+static void
+test_publish_failed_delta_falls_back (BackendFixture *fixture, gconstpointer data)
+{
+  g_autofree char *first = g_build_filename (fixture->work_dir, "first", NULL);
+  g_autofree char *second = g_build_filename (fixture->work_dir, "second", NULL);
+  g_autofree char *damaged_path = NULL;
+  g_autoptr (GBytes) damaged_text = text_bytes (3000, 21);
+  g_autoptr (GBytes) intact_text = text_bytes (3000, 22);
+  g_autoptr (GBytes) damaged_next = text_bytes (3001, 21);
+  g_autoptr (GBytes) intact_next = text_bytes (3001, 22);
+  g_autoptr (JsonNode) manifest = NULL;
+  g_autoptr (JsonNode) set = NULL;
+  g_autoptr (GError) error = NULL;
+  const char *object_id;
+  JsonObject *set_object;
+  JsonArray *deltas;
+
+  write_build_file (first, "damaged.txt", g_bytes_get_data (damaged_text, NULL),
+                    g_bytes_get_size (damaged_text), FALSE);
+  write_build_file (first, "intact.txt", g_bytes_get_data (intact_text, NULL),
+                    g_bytes_get_size (intact_text), FALSE);
+  write_build_file (second, "damaged.txt", g_bytes_get_data (damaged_next, NULL),
+                    g_bytes_get_size (damaged_next), FALSE);
+  write_build_file (second, "intact.txt", g_bytes_get_data (intact_next, NULL),
+                    g_bytes_get_size (intact_next), FALSE);
+  create_game (fixture, "quest", TRUE);
+  push_build (fixture, "quest", "1", first);
+
+  /* Cut the stored object of version 1's damaged.txt to a few bytes of its zstd frame. */
+  manifest = get_json (fixture, fixture->admin_token, "/api/v1/games/quest/versions/1/manifest",
+                       SOUP_STATUS_OK);
+  object_id = manifest_object_id (manifest, "damaged.txt");
+  damaged_path = g_build_filename (mist_test_server_get_data_dir (fixture->server), "content",
+                                   "objects", (char[]){ object_id[0], object_id[1], '\0' },
+                                   object_id, NULL);
+  g_assert_true (g_file_set_contents (damaged_path, "\x28\xb5\x2f\xfd", 4, &error));
+  g_assert_no_error (error);
+
+  push_build (fixture, "quest", "2", second);
+  g_assert_true (mist_test_server_wait_for_patches (fixture->server, fixture->admin_token,
+                                                    "quest", 120, &error));
+  g_assert_no_error (error);
+
+  set = get_json (fixture, fixture->user_token, "/api/v1/games/quest/patches/1/2", SOUP_STATUS_OK);
+  set_object = json_node_get_object (set);
+  g_assert_cmpstr (json_object_get_string_member (set_object, "state"), ==, "ready");
+  deltas = json_object_get_array_member (set_object, "deltas");
+  g_assert_nonnull (find_file (deltas, "intact.txt"));
+  g_assert_null (find_file (deltas, "damaged.txt"));
+}
+
 static const MistTestServerOptions with_xdelta3 = { .use_xdelta3 = TRUE, .direct_patches = 1 };
 
 static gint64
@@ -531,6 +584,7 @@ main (int argc, char **argv)
   ADD ("/backend/publish/push-is-resumable", NULL, test_publish_push_is_resumable);
   ADD ("/backend/publish/launch-config", NULL, test_publish_launch_config);
   ADD ("/backend/publish/xdelta3", &with_xdelta3, test_publish_xdelta3);
+  ADD ("/backend/publish/failed-delta-falls-back", NULL, test_publish_failed_delta_falls_back);
   ADD ("/backend/publish/restart-resumes", NULL, test_publish_restart_resumes);
 #undef ADD
 
