@@ -153,11 +153,20 @@ test_connections_mistpipe_https_to_plain (ConnectionFixture *fixture, gconstpoin
   const char *list[] = { "--server", https_url, "game", "list", NULL };
   g_autoptr (GError) error = NULL;
   g_autofree char *errors = NULL;
+  const char *sanitizer_options = g_getenv ("ASAN_OPTIONS");
+  g_autofree char *saved_options = g_strdup (sanitizer_options);
   gint64 started = g_get_monotonic_time ();
   int status;
 
+  /* NOTE: LeakSanitizer's tracer crashes (signal 11) at the exit of a process whose TLS
+   * handshake failed, with clang's sanitizers and the GnuTLS backend of Debian 12, so
+   * leak checking is off for this one mistpipe run. */
+  if (sanitizer_options != NULL)
+    g_setenv ("ASAN_OPTIONS", "detect_leaks=0:abort_on_error=1", TRUE);
   status = mist_test_server_run_mistpipe (fixture->base.server, fixture->base.admin_token, list,
                                           NULL, NULL, &errors, &error);
+  if (saved_options != NULL)
+    g_setenv ("ASAN_OPTIONS", saved_options, TRUE);
   g_assert_no_error (error);
   g_assert_cmpint (status, ==, 1);
   g_assert_nonnull (strstr (errors, "plain HTTP"));
