@@ -676,6 +676,7 @@ mist_api_admin_missing_files (MistRequest *request)
   g_autoptr (JsonParser) parser = NULL;
   g_autoptr (JsonBuilder) builder = json_builder_new ();
   g_autoptr (sqlite3_stmt) statement = NULL;
+  g_autoptr (GPtrArray) partial = NULL;
   JsonObject *body = mist_request_parse_object (request, &parser);
   JsonNode *node;
   JsonArray *hashes;
@@ -707,6 +708,7 @@ mist_api_admin_missing_files (MistRequest *request)
       return;
     }
 
+  partial = g_ptr_array_new ();
   json_builder_begin_object (builder);
   json_builder_set_member_name (builder, "missing");
   json_builder_begin_array (builder);
@@ -728,9 +730,26 @@ mist_api_admin_missing_files (MistRequest *request)
       sqlite3_reset (statement);
       sqlite3_bind_text (statement, 1, hash, -1, SQLITE_TRANSIENT);
       if (sqlite3_step (statement) != SQLITE_ROW)
-        json_builder_add_string_value (builder, hash);
+        {
+          json_builder_add_string_value (builder, hash);
+          g_ptr_array_add (partial, (gpointer) hash);
+        }
     }
   json_builder_end_array (builder);
+
+  /* Interrupted uploads the client may continue with Upload-Offset. */
+  json_builder_set_member_name (builder, "partial");
+  json_builder_begin_object (builder);
+  for (guint i = 0; i < partial->len; i++)
+    {
+      guint64 kept = mist_backend_store_partial_size (request->server->store, partial->pdata[i]);
+
+      if (kept == 0)
+        continue;
+      json_builder_set_member_name (builder, partial->pdata[i]);
+      json_builder_add_int_value (builder, (gint64) kept);
+    }
+  json_builder_end_object (builder);
   json_builder_end_object (builder);
   mist_request_respond_builder (request, SOUP_STATUS_OK, builder);
 }
@@ -765,11 +784,25 @@ mist_api_admin_begin_file_upload (MistRequest *request)
   guint64 size;
   guint64 object_size;
 
+  SoupMessageHeaders *headers = soup_server_message_get_request_headers (request->message);
+  const char *offset_header = soup_message_headers_get_one (headers, "Upload-Offset");
+  guint64 offset = 0;
+
   if (!mist_sha256_hex_is_valid (sha256) ||
       lookup_file (request->server->db, sha256, &size, &object_id, &object_size))
     return;
-  request->upload = mist_backend_upload_new (request->server->store, sha256,
+  if (offset_header != NULL &&
+      !g_ascii_string_to_unsigned (offset_header, 10, 0, MIST_BACKEND_MAX_OBJECT_SIZE, &offset,
+                                   NULL))
+    {
+      g_set_error (&request->upload_error, MIST_ERROR, MIST_ERROR_INVALID_DATA,
+                   "Invalid Upload-Offset “%s”: expected a number of bytes", offset_header);
+      return;
+    }
+  request->upload = mist_backend_upload_new (request->server->store, sha256, offset,
                                              &request->upload_error);
+  if (request->upload != NULL && offset > 0)
+    g_message ("Resumed the upload of %s at byte %" G_GUINT64_FORMAT, sha256, offset);
 }
 
 static void

@@ -313,7 +313,9 @@ request_free (MistRequest *request)
   g_free (request->token_hash);
   if (request->body != NULL)
     g_byte_array_unref (request->body);
-  mist_backend_upload_free (request->upload);
+  /* An upload still here was interrupted before its handler ran: keep what arrived. */
+  if (request->upload != NULL)
+    mist_backend_upload_keep_partial (request->upload);
   g_clear_error (&request->upload_error);
   g_free (request);
 }

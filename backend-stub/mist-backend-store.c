@@ -58,8 +58,9 @@ mist_backend_store_new (const char *data_dir, gboolean clean_tmp, GError **error
   store->objects_dir = g_build_filename (data_dir, "content", "objects", NULL);
   store->covers_dir = g_build_filename (data_dir, "covers", NULL);
   store->tmp_dir = g_build_filename (data_dir, "tmp", NULL);
+  store->uploads_dir = g_build_filename (data_dir, "uploads", NULL);
   if (!make_dir (store->objects_dir, error) || !make_dir (store->covers_dir, error) ||
-      !make_dir (store->tmp_dir, error))
+      !make_dir (store->tmp_dir, error) || !make_dir (store->uploads_dir, error))
     return NULL;
   if (clean_tmp)
     empty_dir (store->tmp_dir);
@@ -75,6 +76,7 @@ mist_backend_store_free (MistBackendStore *store)
   g_free (store->objects_dir);
   g_free (store->covers_dir);
   g_free (store->tmp_dir);
+  g_free (store->uploads_dir);
   g_free (store);
 }
 
@@ -316,24 +318,6 @@ struct _MistBackendUpload
   GError *error;      /* the first problem found while streaming */
 };
 
-MistBackendUpload *
-mist_backend_upload_new (MistBackendStore *store, const char *expected_sha256, GError **error)
-{
-  g_autoptr (MistBackendUpload) upload = g_new0 (MistBackendUpload, 1);
-
-  upload->store = store;
-  upload->expected_sha256 = g_strdup (expected_sha256);
-  upload->fd = mist_backend_store_open_temp (store, &upload->temp_path, error);
-  if (upload->fd < 0)
-    return NULL;
-  upload->object_hash = mist_sha256_new ();
-  upload->content_hash = mist_sha256_new ();
-  upload->context = ZSTD_createDCtx ();
-  upload->out_buffer = g_malloc (ZSTD_DStreamOutSize ());
-  upload->last_status = 1;
-  return g_steal_pointer (&upload);
-}
-
 static gboolean
 upload_fail (MistBackendUpload *upload, const char *message)
 {
@@ -344,20 +328,16 @@ upload_fail (MistBackendUpload *upload, const char *message)
   return FALSE;
 }
 
-gboolean
-mist_backend_upload_write (MistBackendUpload *upload, const void *data, gsize length)
+/* Hashes and decompresses data, the next bytes of the object. */
+static gboolean
+upload_consume (MistBackendUpload *upload, const void *data, gsize length)
 {
   ZSTD_inBuffer input = { data, length, 0 };
-
-  if (upload->error != NULL)
-    return FALSE;
 
   upload->object_size += length;
   if (upload->object_size > MIST_BACKEND_MAX_OBJECT_SIZE)
     return upload_fail (upload, "it is larger than 64 GiB");
   mist_sha256_update (upload->object_hash, data, length);
-  if (!mist_backend_write_all (upload->fd, data, length, &upload->error))
-    return FALSE;
 
   while (input.pos < input.size)
     {
@@ -374,6 +354,116 @@ mist_backend_upload_write (MistBackendUpload *upload, const void *data, gsize le
         return upload_fail (upload, "its content is larger than 64 GiB");
     }
   return TRUE;
+}
+
+gboolean
+mist_backend_upload_write (MistBackendUpload *upload, const void *data, gsize length)
+{
+  if (upload->error != NULL)
+    return FALSE;
+  if (!mist_backend_write_all (upload->fd, data, length, &upload->error))
+    return FALSE;
+  return upload_consume (upload, data, length);
+}
+
+/* Feeds the offset bytes kept in upload->fd through upload_consume, leaving the file
+ * position at its end. */
+static gboolean
+upload_replay (MistBackendUpload *upload, guint64 offset, GError **error)
+{
+  g_autofree guint8 *buffer = g_malloc (256 * 1024);
+  guint64 done = 0;
+
+  while (done < offset)
+    {
+      ssize_t got = read (upload->fd, buffer, (size_t) MIN (offset - done, 256 * 1024));
+
+      if (got < 0 && errno == EINTR)
+        continue;
+      if (got <= 0)
+        return set_errno_error (error, got < 0 ? errno : EIO, "Cannot read back",
+                                upload->temp_path);
+      if (!upload_consume (upload, buffer, (gsize) got))
+        {
+          g_propagate_error (error, g_steal_pointer (&upload->error));
+          return FALSE;
+        }
+      done += (guint64) got;
+    }
+  return TRUE;
+}
+
+static char *
+partial_path (MistBackendStore *store, const char *sha256)
+{
+  g_autofree char *name = g_strconcat (sha256, ".part", NULL);
+
+  return g_build_filename (store->uploads_dir, name, NULL);
+}
+
+guint64
+mist_backend_store_partial_size (MistBackendStore *store, const char *sha256)
+{
+  g_autofree char *path = partial_path (store, sha256);
+  struct stat info;
+
+  return stat (path, &info) == 0 ? (guint64) info.st_size : 0;
+}
+
+MistBackendUpload *
+mist_backend_upload_new (MistBackendStore *store,
+                         const char *expected_sha256,
+                         guint64 offset,
+                         GError **error)
+{
+  g_autoptr (MistBackendUpload) upload = g_new0 (MistBackendUpload, 1);
+  guint64 kept = mist_backend_store_partial_size (store, expected_sha256);
+
+  upload->store = store;
+  upload->expected_sha256 = g_strdup (expected_sha256);
+  upload->object_hash = mist_sha256_new ();
+  upload->content_hash = mist_sha256_new ();
+  upload->context = ZSTD_createDCtx ();
+  upload->out_buffer = g_malloc (ZSTD_DStreamOutSize ());
+  upload->last_status = 1;
+  if (offset > 0 && offset != kept)
+    {
+      g_set_error (error, MIST_ERROR, MIST_ERROR_CONFLICT,
+                   "The server has %" G_GUINT64_FORMAT " bytes of the upload of %s, not %"
+                   G_GUINT64_FORMAT ": continue from byte %" G_GUINT64_FORMAT ", or upload "
+                   "from byte 0",
+                   kept, expected_sha256, offset, kept);
+      upload->fd = -1;
+      return NULL;
+    }
+
+  upload->temp_path = partial_path (store, expected_sha256);
+  upload->fd = g_open (upload->temp_path,
+                       O_RDWR | O_CREAT | O_CLOEXEC | (offset == 0 ? O_TRUNC : 0), 0644);
+  if (upload->fd < 0)
+    {
+      set_errno_error (error, errno, "Cannot open", upload->temp_path);
+      g_clear_pointer (&upload->temp_path, g_free);
+      return NULL;
+    }
+  if (offset > 0 && !upload_replay (upload, offset, error))
+    {
+      g_prefix_error (error, "Cannot continue the upload of %s: ", expected_sha256);
+      return NULL;
+    }
+  return g_steal_pointer (&upload);
+}
+
+void
+mist_backend_upload_keep_partial (MistBackendUpload *upload)
+{
+  if (upload->error == NULL && upload->object_size > 0 && upload->temp_path != NULL)
+    {
+      g_message ("Kept %" G_GUINT64_FORMAT " bytes of the interrupted upload of %s",
+                 upload->object_size, upload->expected_sha256);
+      g_clear_pointer (&upload->temp_path, g_free);
+    }
+  mist_backend_upload_free (upload);
 }
 
 gboolean

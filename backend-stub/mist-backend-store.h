@@ -5,7 +5,11 @@
  * DATA/mist.sqlite3       the database
  * DATA/content/objects/   objects, as objects/ab/ab12… (docs/api.md, "Content")
  * DATA/covers/            cover images, named by their SHA-256
- * DATA/tmp/               uploads and patches being written; emptied at start
+ * DATA/tmp/               patches and covers being written; emptied at start
+ * DATA/uploads/           file uploads by SHA-256 (SHA.part), kept when a client stops
+ *                         mid-upload so it can continue from the bytes received
+ *                         NOTE: a kept upload that is never continued stays there, and
+ *                         two clients uploading one SHA-256 at once share its file.
  *
  * Objects are written to DATA/tmp, synced, and renamed into place, so a reader never
  * sees a partial object and a crash leaves only files in DATA/tmp.
@@ -24,6 +28,7 @@ typedef struct
   char *objects_dir;
   char *covers_dir;
   char *tmp_dir;
+  char *uploads_dir;
 } MistBackendStore;
 
 /* Creates the folders of data_dir that are missing; with clean_tmp, empties DATA/tmp. */
@@ -58,9 +63,15 @@ gboolean mist_backend_store_decompress (MistBackendStore *store,
  * zstd frame whose content has the expected SHA-256. */
 typedef struct _MistBackendUpload MistBackendUpload;
 
+/* Starts the upload at offset 0, or continues the partial upload kept for expected_sha256,
+ * which must have offset bytes (MIST_ERROR_CONFLICT otherwise). Continuing reads the kept
+ * bytes again to rebuild the hashes and the decompression state. */
 MistBackendUpload *mist_backend_upload_new (MistBackendStore *store,
                                             const char *expected_sha256,
+                                            guint64 offset,
                                             GError **error);
+/* Returns the bytes kept of an interrupted upload of sha256, or 0. */
+guint64 mist_backend_store_partial_size (MistBackendStore *store, const char *sha256);
 /* Returns FALSE once the data is known to be invalid; later calls keep returning FALSE. */
 gboolean mist_backend_upload_write (MistBackendUpload *upload, const void *data, gsize length);
 /* Verifies and stores the object; fills the object id and the sizes. */
@@ -69,6 +80,9 @@ gboolean mist_backend_upload_finish (MistBackendUpload *upload,
                                      guint64 *object_size,
                                      guint64 *content_size,
                                      GError **error);
+/* Frees the upload and keeps the bytes received so far for a later continuation, unless
+ * they are known to be invalid. */
+void mist_backend_upload_keep_partial (MistBackendUpload *upload);
 void mist_backend_upload_free (MistBackendUpload *upload);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (MistBackendUpload, mist_backend_upload_free)
 

@@ -94,9 +94,11 @@ on_wrote_body_data (SoupMessage *message, guint chunk_size, Progress *progress)
   draw_progress (progress, FALSE);
 }
 
-/* Returns the hashes of contents the server lacks, each with the first path that has it. */
+/* Returns the hashes of contents the server lacks, each with the first path that has it,
+ * and fills partial with the bytes the server kept of interrupted uploads (hash → guint64
+ * in a pointer-sized slot). */
 static GHashTable *
-query_missing (Mistpipe *pipe, MistManifest *manifest, GError **error)
+query_missing (Mistpipe *pipe, MistManifest *manifest, GHashTable *partial, GError **error)
 {
   g_autoptr (GHashTable) missing = g_hash_table_new (g_str_hash, g_str_equal);
   g_autoptr (GHashTable) first_path = g_hash_table_new (g_str_hash, g_str_equal);
@@ -117,6 +119,7 @@ query_missing (Mistpipe *pipe, MistManifest *manifest, GError **error)
       g_autoptr (JsonNode) body = NULL;
       g_autoptr (JsonNode) reply = NULL;
       JsonArray *answer;
+      JsonObject *kept;
 
       json_builder_begin_object (builder);
       json_builder_set_member_name (builder, "sha256");
@@ -129,34 +132,83 @@ query_missing (Mistpipe *pipe, MistManifest *manifest, GError **error)
       if (!mistpipe_call (pipe, "POST", "/api/v1/admin/files/missing", body, &reply, error))
         return NULL;
       answer = json_object_get_array_member (json_node_get_object (reply), "missing");
+      /* Servers without resumable uploads send no "partial". */
+      kept = json_object_has_member (json_node_get_object (reply), "partial")
+               ? json_object_get_object_member (json_node_get_object (reply), "partial")
+               : NULL;
       for (guint i = 0; i < json_array_get_length (answer); i++)
         {
           const char *hash = json_array_get_string_element (answer, i);
           gpointer key;
           gpointer path;
 
-          if (g_hash_table_lookup_extended (first_path, hash, &key, &path))
-            g_hash_table_insert (missing, key, path);
+          if (!g_hash_table_lookup_extended (first_path, hash, &key, &path))
+            continue;
+          g_hash_table_insert (missing, key, path);
+          if (kept != NULL && json_object_has_member (kept, hash))
+            g_hash_table_insert (partial, key,
+                                 GSIZE_TO_POINTER (json_object_get_int_member (kept, hash)));
         }
     }
   return g_steal_pointer (&missing);
 }
 
+/* Sends the compressed file in fd (length bytes) from offset, which continues a partial
+ * upload the server kept when offset is not 0. */
+static gboolean
+send_upload (Mistpipe *pipe, const MistManifestFile *file, int fd, goffset length,
+             goffset offset, Progress *progress, GError **error)
+{
+  g_autofree char *url = g_strdup_printf ("%s/api/v1/admin/files/%s", pipe->server, file->sha256);
+  g_autofree char *authorization = g_strconcat ("Bearer ", pipe->token, NULL);
+  g_autoptr (SoupMessage) message = soup_message_new ("PUT", url);
+  SoupMessageHeaders *headers = soup_message_get_request_headers (message);
+  g_autoptr (GInputStream) stream = NULL;
+  g_autoptr (GBytes) reply = NULL;
+  int body_fd = dup (fd);
+
+  if (body_fd < 0 || lseek (body_fd, offset, SEEK_SET) != offset)
+    {
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errno),
+                   "Cannot read the compressed file: %s", g_strerror (errno));
+      if (body_fd >= 0)
+        close (body_fd);
+      return FALSE;
+    }
+  soup_message_headers_replace (headers, "Authorization", authorization);
+  if (offset > 0)
+    {
+      g_autofree char *offset_text = g_strdup_printf ("%" G_GOFFSET_FORMAT, offset);
+
+      soup_message_headers_replace (headers, "Upload-Offset", offset_text);
+    }
+  stream = g_unix_input_stream_new (body_fd, TRUE);
+  soup_message_set_request_body (message, "application/zstd", stream, length - offset);
+  progress->current_size = file->size;
+  progress->current_sent = (guint64) offset;
+  progress->current_length = (guint64) length;
+  g_signal_connect (message, "wrote-body-data", G_CALLBACK (on_wrote_body_data), progress);
+
+  reply = soup_session_send_and_read (pipe->session, message, NULL, error);
+  progress->current_length = 0;
+  return reply != NULL && mistpipe_check_reply (message, reply, NULL, error);
+}
+
+/* Compresses the file and uploads it, continuing from offset when the server kept that
+ * many bytes of an earlier attempt. The continuation relies on the compression giving
+ * the same bytes again (same file, level and zstd version). When the server rejects the
+ * continuation, the file is uploaded again from its start. */
 static gboolean
 upload_file (Mistpipe *pipe, const char *root, const MistManifestFile *file, int level,
-             Progress *progress, GError **error)
+             guint64 offset, Progress *progress, GError **error)
 {
   g_autofree char *source_path = g_build_filename (root, file->path, NULL);
   g_autofree char *temp_path = NULL;
-  g_autofree char *url_path = g_strdup_printf ("/api/v1/admin/files/%s", file->sha256);
-  g_autofree char *url = g_strconcat (pipe->server, url_path, NULL);
-  g_autofree char *authorization = g_strconcat ("Bearer ", pipe->token, NULL);
-  g_autoptr (SoupMessage) message = NULL;
-  g_autoptr (GInputStream) stream = NULL;
-  g_autoptr (GBytes) reply = NULL;
+  g_autoptr (GError) resume_error = NULL;
   int source_fd;
   int temp_fd;
   gboolean compressed;
+  gboolean sent;
   goffset length;
 
   source_fd = g_open (source_path, O_RDONLY | O_CLOEXEC, 0);
@@ -176,7 +228,7 @@ upload_file (Mistpipe *pipe, const char *root, const MistManifestFile *file, int
   compressed = mist_backend_compress_fd (source_fd, temp_fd, level, NULL, error);
   close (source_fd);
   length = compressed ? lseek (temp_fd, 0, SEEK_END) : -1;
-  if (length < 0 || lseek (temp_fd, 0, SEEK_SET) != 0)
+  if (length < 0)
     {
       close (temp_fd);
       if (compressed)
@@ -185,29 +237,30 @@ upload_file (Mistpipe *pipe, const char *root, const MistManifestFile *file, int
       return FALSE;
     }
 
-  message = soup_message_new ("PUT", url);
-  soup_message_headers_replace (soup_message_get_request_headers (message), "Authorization",
-                                authorization);
-  stream = g_unix_input_stream_new (temp_fd, TRUE);
-  soup_message_set_request_body (message, "application/zstd", stream, length);
-  progress->current_size = file->size;
-  progress->current_sent = 0;
-  progress->current_length = (guint64) length;
-  g_signal_connect (message, "wrote-body-data", G_CALLBACK (on_wrote_body_data), progress);
-
-  reply = soup_session_send_and_read (pipe->session, message, NULL, error);
-  progress->current_length = 0;
-  if (reply == NULL || !mistpipe_check_reply (message, reply, NULL, error))
+  sent = FALSE;
+  if (offset > 0 && offset < (guint64) length)
     {
-      g_prefix_error (error, "Cannot upload “%s”: ", file->path);
-      return FALSE;
+      g_printerr ("mistpipe: Continuing the upload of “%s” from byte %" G_GUINT64_FORMAT
+                  " of %" G_GOFFSET_FORMAT "\n",
+                  file->path, offset, length);
+      sent = send_upload (pipe, file, temp_fd, length, (goffset) offset, progress,
+                          &resume_error);
+      if (!sent)
+        g_printerr ("mistpipe: Cannot continue the upload of “%s” at byte %" G_GUINT64_FORMAT
+                    " (%s): uploading it again\n",
+                    file->path, offset, resume_error->message);
     }
-  return TRUE;
+  if (!sent)
+    sent = send_upload (pipe, file, temp_fd, length, 0, progress, error);
+  close (temp_fd);
+  if (!sent)
+    g_prefix_error (error, "Cannot upload “%s”: ", file->path);
+  return sent;
 }
 
 static gboolean
 upload_missing (Mistpipe *pipe, const char *root, MistManifest *manifest, GHashTable *missing,
-                int level, Progress *progress, GError **error)
+                GHashTable *partial, int level, Progress *progress, GError **error)
 {
   GPtrArray *files = mist_manifest_get_files (manifest);
   g_autoptr (GHashTable) sent = g_hash_table_new (g_str_hash, g_str_equal);
@@ -232,7 +285,9 @@ upload_missing (Mistpipe *pipe, const char *root, MistManifest *manifest, GHashT
 
       if (!g_hash_table_contains (missing, file->sha256) || !g_hash_table_add (sent, file->sha256))
         continue;
-      if (!upload_file (pipe, root, file, level, progress, error))
+      if (!upload_file (pipe, root, file, level,
+                        GPOINTER_TO_SIZE (g_hash_table_lookup (partial, file->sha256)),
+                        progress, error))
         return FALSE;
       progress->files_done++;
       progress->bytes_done += file->size;
@@ -284,6 +339,7 @@ mistpipe_command_push (Mistpipe *pipe, int argc, char **argv)
   g_autoptr (GError) error = NULL;
   g_autoptr (MistManifest) manifest = NULL;
   g_autoptr (GHashTable) missing = NULL;
+  g_autoptr (GHashTable) partial = g_hash_table_new (g_str_hash, g_str_equal);
   g_autoptr (JsonNode) reply = NULL;
   g_autofree char *game_path = NULL;
   g_autofree char *total = NULL;
@@ -336,9 +392,9 @@ mistpipe_command_push (Mistpipe *pipe, int argc, char **argv)
       return 1;
     }
 
-  missing = query_missing (pipe, manifest, &error);
+  missing = query_missing (pipe, manifest, partial, &error);
   if (missing == NULL ||
-      !upload_missing (pipe, rest[1], manifest, missing, level, &progress, &error) ||
+      !upload_missing (pipe, rest[1], manifest, missing, partial, level, &progress, &error) ||
       !create_version (pipe, rest[0], version, changelog, manifest, &reply, &error))
     return mistpipe_fail (error);
 

@@ -476,6 +476,125 @@ test_publish_failed_delta_falls_back (BackendFixture *fixture, gconstpointer dat
   g_assert_null (find_file (deltas, "damaged.txt"));
 }
 
+/* A loopback TCP proxy to the server, run by python3, that closes every connection once
+ * its clients sent LIMIT bytes in all, like a network that fails in the middle of an
+ * upload. It prints its port, then serves until it is stopped. */
+static const char cutting_proxy_script[] =
+  "import asyncio, sys\n"
+  "upstream, limit = int(sys.argv[1]), int(sys.argv[2])\n"
+  "sent = 0\n"
+  "async def pump(reader, writer, other, count):\n"
+  "    global sent\n"
+  "    try:\n"
+  "        while data := await reader.read(65536):\n"
+  "            if count:\n"
+  "                data = data[:max(0, limit - sent)]\n"
+  "                sent += len(data)\n"
+  "            if data:\n"
+  "                writer.write(data)\n"
+  "                await writer.drain()\n"
+  "            if count and sent >= limit:\n"
+  "                break\n"
+  "    finally:\n"
+  "        writer.close()\n"
+  "        other.close()\n"
+  "async def handle(client_reader, client_writer):\n"
+  "    server_reader, server_writer = await asyncio.open_connection('127.0.0.1', upstream)\n"
+  "    await asyncio.gather(pump(client_reader, server_writer, client_writer, True),\n"
+  "                         pump(server_reader, client_writer, server_writer, False),\n"
+  "                         return_exceptions=True)\n"
+  "async def main():\n"
+  "    server = await asyncio.start_server(handle, '127.0.0.1', 0)\n"
+  "    print(server.sockets[0].getsockname()[1], flush=True)\n"
+  "    await server.serve_forever()\n"
+  "asyncio.run(main())\n";
+
+static GSubprocess *
+cutting_proxy_start (MistTestServer *server, gsize limit, guint16 *port)
+{
+  g_autoptr (GUri) uri = g_uri_parse (mist_test_server_get_url (server), G_URI_FLAGS_NONE, NULL);
+  g_autofree char *upstream = g_strdup_printf ("%d", g_uri_get_port (uri));
+  g_autofree char *limit_text = g_strdup_printf ("%" G_GSIZE_FORMAT, limit);
+  g_autoptr (GDataInputStream) lines = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *line = NULL;
+  GSubprocess *proxy;
+
+  proxy = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error, "python3", "-c",
+                            cutting_proxy_script, upstream, limit_text, NULL);
+  g_assert_no_error (error);
+  lines = g_data_input_stream_new (g_subprocess_get_stdout_pipe (proxy));
+  line = g_data_input_stream_read_line_utf8 (lines, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (line);
+  *port = (guint16) g_ascii_strtoull (line, NULL, 10);
+  g_assert_cmpuint (*port, >, 0);
+  return proxy;
+}
+
+static void
+cutting_proxy_stop (GSubprocess *proxy)
+{
+  g_subprocess_force_exit (proxy);
+  g_subprocess_wait (proxy, NULL, NULL);
+  g_object_unref (proxy);
+}
+
+/* A push cut off in the middle of a file continues that file from the bytes the server
+ * kept, and the stored object is the whole file. */
+static void
+test_publish_interrupted_upload_resumes (BackendFixture *fixture, gconstpointer data)
+{
+  g_autofree char *build = g_build_filename (fixture->work_dir, "big", NULL);
+  g_autoptr (GBytes) content = pseudo_random_bytes (8 * 1024 * 1024, 5);
+  const char *push[] = { "--server", NULL, "push", "quest", "--version", "1", "--level", "1",
+                         build, NULL };
+  g_autofree char *proxy_url = NULL;
+  g_autofree char *uploads = NULL;
+  g_autofree char *output = NULL;
+  g_autofree char *errors = NULL;
+  g_autoptr (JsonNode) manifest = NULL;
+  g_autoptr (GBytes) stored = NULL;
+  g_autoptr (GBytes) unpacked = NULL;
+  g_autoptr (GError) error = NULL;
+  GSubprocess *proxy;
+  guint16 proxy_port;
+  int status;
+
+  write_build_file (build, "world.pak", g_bytes_get_data (content, NULL),
+                    g_bytes_get_size (content), FALSE);
+  create_game (fixture, "quest", TRUE);
+
+  /* About half of the 8 MiB body gets through before the proxy cuts the connection. */
+  proxy = cutting_proxy_start (fixture->server, 4 * 1024 * 1024, &proxy_port);
+  proxy_url = g_strdup_printf ("http://127.0.0.1:%u", proxy_port);
+  push[1] = proxy_url;
+  status = mist_test_server_run_mistpipe (fixture->server, fixture->admin_token, push, NULL,
+                                          NULL, &errors, &error);
+  cutting_proxy_stop (proxy);
+  g_assert_no_error (error);
+  g_assert_cmpint (status, ==, 1);
+
+  push[1] = mist_test_server_get_url (fixture->server);
+  g_clear_pointer (&errors, g_free);
+  status = mist_test_server_run_mistpipe (fixture->server, fixture->admin_token, push, NULL,
+                                          &output, &errors, &error);
+  g_assert_no_error (error);
+  if (status != 0)
+    g_printerr ("%s", errors);
+  g_assert_cmpint (status, ==, 0);
+  g_assert_nonnull (strstr (errors, "Continuing the upload of “world.pak” from byte "));
+  g_assert_null (strstr (errors, "uploading it again"));
+
+  manifest = get_json (fixture, fixture->admin_token, "/api/v1/games/quest/versions/1/manifest",
+                       SOUP_STATUS_OK);
+  stored = read_stored_object (fixture, manifest_object_id (manifest, "world.pak"));
+  unpacked = zstd_decompress (stored);
+  g_assert_true (g_bytes_equal (unpacked, content));
+  uploads = g_build_filename (mist_test_server_get_data_dir (fixture->server), "uploads", NULL);
+  g_assert_true (g_file_test (uploads, G_FILE_TEST_IS_DIR));
+}
+
 static const MistTestServerOptions with_xdelta3 = { .use_xdelta3 = TRUE, .direct_patches = 1 };
 
 static gint64
@@ -585,6 +704,8 @@ main (int argc, char **argv)
   ADD ("/backend/publish/launch-config", NULL, test_publish_launch_config);
   ADD ("/backend/publish/xdelta3", &with_xdelta3, test_publish_xdelta3);
   ADD ("/backend/publish/failed-delta-falls-back", NULL, test_publish_failed_delta_falls_back);
+  ADD ("/backend/publish/interrupted-upload-resumes", NULL,
+       test_publish_interrupted_upload_resumes);
   ADD ("/backend/publish/restart-resumes", NULL, test_publish_restart_resumes);
 #undef ADD
 
