@@ -37,9 +37,7 @@ struct _MistPackSpan
   gpointer progress_data;
 
   guint n_storing;
-  GAsyncQueue *to_store; /* StoreJob *: complete entries for the worker */
-  gboolean storing;      /* a worker runs (main context only) */
-  GError *store_error;   /* the first failed write, owned */
+  GError *store_error; /* the first failed write, owned */
   GTask *wait_task;    /* owned while waiting */
 };
 
@@ -66,7 +64,6 @@ mist_pack_span_new (const char *pack_id,
     }
   span->progress = progress;
   span->progress_data = progress_data;
-  span->to_store = g_async_queue_new ();
   return span;
 }
 
@@ -82,9 +79,8 @@ mist_pack_span_unref (MistPackSpan *span)
 {
   if (!g_atomic_ref_count_dec (&span->ref_count))
     return;
-  /* A worker holds a reference until its result is back, so none runs here. */
+  /* Worker threads hold a reference until their result is back, so none runs here. */
   g_assert (span->n_storing == 0 && span->wait_task == NULL);
-  g_async_queue_unref (span->to_store);
   for (guint i = 0; i < span->n_entries; i++)
     {
       g_free (span->entries[i].object_id);
@@ -141,61 +137,52 @@ mist_pack_span_drop_partial (MistPackSpan *span)
 
 /* Verification and storage, in a worker thread */
 
-/* One complete entry on its way to the cache; error is set by the worker. */
 typedef struct
 {
+  MistPackSpan *span; /* owned */
   guint index;
   GBytes *bytes;
   char *object_id;
   char *path;
-  GError *error;
 } StoreJob;
 
 static void
-store_job_free (StoreJob *job)
+store_job_free (gpointer data)
 {
+  StoreJob *job = data;
+
+  mist_pack_span_unref (job->span);
   g_bytes_unref (job->bytes);
   g_free (job->object_id);
   g_free (job->path);
-  g_clear_error (&job->error);
   g_free (job);
 }
 
 static void
-store_entry (StoreJob *job, const char *pack_id)
+store_in_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
 {
+  StoreJob *job = data;
   gsize length = 0;
   const guint8 *bytes = g_bytes_get_data (job->bytes, &length);
   g_autofree char *hash = mist_sha256_hex_data (bytes, length);
+  GError *error = NULL;
 
   if (strcmp (hash, job->object_id) != 0)
     {
-      g_set_error (&job->error, MIST_ERROR, MIST_ERROR_CHECKSUM_MISMATCH,
-                   "The entry %s of pack %s has SHA-256 %s", job->object_id, pack_id, hash);
+      g_task_return_new_error (task, MIST_ERROR, MIST_ERROR_CHECKSUM_MISMATCH,
+                               "The entry %s of pack %s has SHA-256 %s", job->object_id,
+                               job->span->pack_id, hash);
       return;
     }
   /* The contents go to a temporary name and are renamed into place, so the cache never
    * shows a partial object. */
-  g_file_set_contents_full (job->path, (const char *) bytes, (gssize) length,
-                            G_FILE_SET_CONTENTS_CONSISTENT, 0644, &job->error);
-}
-
-/* Stores queued entries until the queue is empty and returns them (StoreJob *). One
- * worker per span takes the entries in turn, because a worker task per entry cost more
- * than the transfer for thousands of entries of a few hundred bytes. */
-static void
-store_in_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
-{
-  MistPackSpan *span = data;
-  GPtrArray *done = g_ptr_array_new ();
-  StoreJob *job;
-
-  while ((job = g_async_queue_try_pop (span->to_store)) != NULL)
+  if (!g_file_set_contents_full (job->path, (const char *) bytes, (gssize) length,
+                                 G_FILE_SET_CONTENTS_CONSISTENT, 0644, &error))
     {
-      store_entry (job, span->pack_id);
-      g_ptr_array_add (done, job);
+      g_task_return_error (task, error);
+      return;
     }
-  g_task_return_pointer (task, done, (GDestroyNotify) g_ptr_array_unref);
+  g_task_return_boolean (task, TRUE);
 }
 
 static void
@@ -213,77 +200,55 @@ span_check_waiting (MistPackSpan *span)
 }
 
 static void
-span_settle_entry (MistPackSpan *span, StoreJob *job)
+on_stored (GObject *source, GAsyncResult *result, gpointer data)
 {
+  StoreJob *job = g_task_get_task_data (G_TASK (result));
+  MistPackSpan *span = job->span;
   SpanEntry *entry = &span->entries[job->index];
+  g_autoptr (GError) error = NULL;
 
   span->n_storing--;
-  if (job->error == NULL)
+  if (g_task_propagate_boolean (G_TASK (result), &error))
     {
       entry->state = ENTRY_STORED;
-      return;
     }
-  if (g_error_matches (job->error, MIST_ERROR, MIST_ERROR_CHECKSUM_MISMATCH))
+  else if (g_error_matches (error, MIST_ERROR, MIST_ERROR_CHECKSUM_MISMATCH))
     {
-      g_message ("%s; the object will be fetched on its own", job->error->message);
+      g_message ("%s; the object will be fetched on its own", error->message);
       entry->state = ENTRY_REJECTED;
+      if (span->progress != NULL)
+        span->progress (entry->object_id, 0, span->progress_data);
     }
   else
     {
       entry->state = ENTRY_PENDING;
+      if (span->progress != NULL)
+        span->progress (entry->object_id, 0, span->progress_data);
       if (span->store_error == NULL)
-        span->store_error = g_steal_pointer (&job->error);
+        span->store_error = g_steal_pointer (&error);
     }
-  if (span->progress != NULL)
-    span->progress (entry->object_id, 0, span->progress_data);
-}
-
-static void span_start_worker (MistPackSpan *span);
-
-static void
-on_stored (GObject *source, GAsyncResult *result, gpointer data)
-{
-  MistPackSpan *span = g_task_get_task_data (G_TASK (result));
-  g_autoptr (GPtrArray) done = g_task_propagate_pointer (G_TASK (result), NULL);
-
-  span->storing = FALSE;
-  for (guint i = 0; i < done->len; i++)
-    {
-      span_settle_entry (span, g_ptr_array_index (done, i));
-      store_job_free (g_ptr_array_index (done, i));
-    }
-  /* Entries queued after the worker found the queue empty need a new worker. */
-  if (g_async_queue_length (span->to_store) > 0)
-    span_start_worker (span);
   span_check_waiting (span);
 }
 
-static void
-span_start_worker (MistPackSpan *span)
-{
-  g_autoptr (GTask) task = g_task_new (NULL, NULL, on_stored, NULL);
-
-  /* The task's reference keeps the span until on_stored has run. */
-  g_task_set_task_data (task, mist_pack_span_ref (span), (GDestroyNotify) mist_pack_span_unref);
-  span->storing = TRUE;
-  g_task_run_in_thread (task, store_in_thread);
-}
-
+/* NOTE: one worker task and one file per entry. For thousands of entries of a few
+ * hundred bytes, as an update's deltas are, this costs more than their transfer
+ * (docs/performance.md, "Many small files over a link with latency"). */
 static void
 span_store_entry (MistPackSpan *span, guint index)
 {
   SpanEntry *entry = &span->entries[index];
   StoreJob *job = g_new0 (StoreJob, 1);
+  g_autoptr (GTask) task = g_task_new (NULL, NULL, on_stored, NULL);
 
+  job->span = mist_pack_span_ref (span);
   job->index = index;
   job->bytes = g_byte_array_free_to_bytes (g_steal_pointer (&entry->received));
   job->object_id = g_strdup (entry->object_id);
   job->path = g_build_filename (span->cache_dir, entry->object_id, NULL);
   entry->state = ENTRY_STORING;
   span->n_storing++;
-  g_async_queue_push (span->to_store, job);
-  if (!span->storing)
-    span_start_worker (span);
+  g_task_set_task_data (task, job, store_job_free);
+  g_task_run_in_thread (task, store_in_thread);
 }
 
 /* Feeding */
