@@ -29,6 +29,7 @@ struct _MistGameItem
   double progress;          /* 0 to 1, of the running job */
   char *cover_path;         /* (nullable): a file on disk */
   GdkPaintable *cover;      /* (nullable): loaded on demand */
+  GdkPaintable *thumbnail;  /* (nullable): the cover at the library grid's size, with it */
   gboolean cover_loading;
   GListStore *versions;     /* MistVersionItem, oldest first */
 };
@@ -137,6 +138,7 @@ mist_game_item_dispose (GObject *object)
   MistGameItem *self = MIST_GAME_ITEM (object);
 
   g_clear_object (&self->cover);
+  g_clear_object (&self->thumbnail);
   g_clear_object (&self->versions);
 
   G_OBJECT_CLASS (mist_game_item_parent_class)->dispose (object);
@@ -291,6 +293,14 @@ GdkPaintable *
 mist_game_item_get_cover (MistGameItem *self)
 {
   return self->cover;
+}
+
+/* The cover scaled and cropped to MIST_GAME_ITEM_THUMBNAIL_WIDTH x _HEIGHT pixels; it is
+ * loaded and dropped together with the cover. */
+GdkPaintable *
+mist_game_item_get_thumbnail (MistGameItem *self)
+{
+  return self->thumbnail;
 }
 
 const char *
@@ -480,6 +490,7 @@ mist_game_item_set_cover_path (MistGameItem *self, const char *path)
     return;
   /* Views that show the game load the new file when they see the notification. */
   g_clear_object (&self->cover);
+  g_clear_object (&self->thumbnail);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_COVER]);
 }
 
@@ -493,17 +504,97 @@ mist_game_item_set_versions (MistGameItem *self, GPtrArray *versions)
                        versions->pdata, versions->len);
 }
 
+typedef struct
+{
+  GdkTexture *cover;
+  GdkTexture *thumbnail;
+} CoverTextures;
+
+static void
+cover_textures_free (CoverTextures *textures)
+{
+  g_clear_object (&textures->cover);
+  g_clear_object (&textures->thumbnail);
+  g_free (textures);
+}
+
+/* Scales pixbuf to fill the thumbnail size and crops the middle, as GtkPicture's
+ * content-fit "cover" would on every frame: the software renderer spends most of a
+ * scrolling frame on scaling covers otherwise. */
+static GdkPixbuf *
+create_thumbnail (GdkPixbuf *pixbuf)
+{
+  int width = gdk_pixbuf_get_width (pixbuf);
+  int height = gdk_pixbuf_get_height (pixbuf);
+  double scale = MAX ((double) MIST_GAME_ITEM_THUMBNAIL_WIDTH / width,
+                      (double) MIST_GAME_ITEM_THUMBNAIL_HEIGHT / height);
+  int scaled_width = MAX (MIST_GAME_ITEM_THUMBNAIL_WIDTH, (int) (width * scale + 0.5));
+  int scaled_height = MAX (MIST_GAME_ITEM_THUMBNAIL_HEIGHT, (int) (height * scale + 0.5));
+  g_autoptr (GdkPixbuf) scaled =
+    gdk_pixbuf_scale_simple (pixbuf, scaled_width, scaled_height, GDK_INTERP_BILINEAR);
+
+  return gdk_pixbuf_new_subpixbuf (scaled, (scaled_width - MIST_GAME_ITEM_THUMBNAIL_WIDTH) / 2,
+                                   (scaled_height - MIST_GAME_ITEM_THUMBNAIL_HEIGHT) / 2,
+                                   MIST_GAME_ITEM_THUMBNAIL_WIDTH,
+                                   MIST_GAME_ITEM_THUMBNAIL_HEIGHT);
+}
+
 static void
 load_cover_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
 {
   const char *path = task_data;
   g_autoptr (GError) error = NULL;
-  GdkTexture *texture = gdk_texture_new_from_filename (path, &error);
+  g_autoptr (GdkPixbuf) pixbuf = gdk_pixbuf_new_from_file (path, &error);
+  g_autoptr (GdkPixbuf) thumbnail = NULL;
+  CoverTextures *textures;
 
-  if (texture == NULL)
-    g_task_return_error (task, g_steal_pointer (&error));
-  else
-    g_task_return_pointer (task, texture, g_object_unref);
+  if (pixbuf == NULL)
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  thumbnail = create_thumbnail (pixbuf);
+  textures = g_new0 (CoverTextures, 1);
+  textures->cover = gdk_texture_new_for_pixbuf (pixbuf);
+  textures->thumbnail = gdk_texture_new_for_pixbuf (thumbnail);
+  g_task_return_pointer (task, textures, (GDestroyNotify) cover_textures_free);
+}
+
+/* Covers are decoded by one thread, the most recent request first. With GLib's shared
+ * pool, a grid that binds dozens of tiles at once kept every core decoding, so the main
+ * loop waited for a CPU and the covers scrolled into view came last. */
+static void
+decode_cover (gpointer data, gpointer user_data)
+{
+  g_autoptr (GTask) task = data;
+
+  load_cover_thread (task, g_task_get_source_object (task), g_task_get_task_data (task), NULL);
+}
+
+static int
+compare_newest_first (gconstpointer a, gconstpointer b, gpointer user_data)
+{
+  guint64 sequence_a = GPOINTER_TO_SIZE (g_object_get_data (G_OBJECT (a), "mist-sequence"));
+  guint64 sequence_b = GPOINTER_TO_SIZE (g_object_get_data (G_OBJECT (b), "mist-sequence"));
+
+  return (sequence_a < sequence_b) - (sequence_a > sequence_b);
+}
+
+static void
+queue_cover_decode (GTask *task)
+{
+  static GThreadPool *pool;
+  static gsize sequence;
+
+  if (g_once_init_enter (&pool))
+    {
+      GThreadPool *created = g_thread_pool_new (decode_cover, NULL, 1, FALSE, NULL);
+
+      g_thread_pool_set_sort_function (created, compare_newest_first, NULL);
+      g_once_init_leave (&pool, created);
+    }
+  g_object_set_data (G_OBJECT (task), "mist-sequence", GSIZE_TO_POINTER (++sequence));
+  g_thread_pool_push (pool, task, NULL);
 }
 
 static void
@@ -512,16 +603,17 @@ load_cover_done (GObject *source, GAsyncResult *result, gpointer user_data)
   MistGameItem *self = MIST_GAME_ITEM (source);
   g_autoptr (GTask) outer = user_data;
   g_autoptr (GError) error = NULL;
-  GdkTexture *texture = g_task_propagate_pointer (G_TASK (result), &error);
+  CoverTextures *textures = g_task_propagate_pointer (G_TASK (result), &error);
 
   self->cover_loading = FALSE;
-  if (texture == NULL)
+  if (textures == NULL)
     {
       g_task_return_error (outer, g_steal_pointer (&error));
       return;
     }
-  g_set_object (&self->cover, GDK_PAINTABLE (texture));
-  g_object_unref (texture);
+  g_set_object (&self->cover, GDK_PAINTABLE (textures->cover));
+  g_set_object (&self->thumbnail, GDK_PAINTABLE (textures->thumbnail));
+  cover_textures_free (textures);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_COVER]);
   g_task_return_boolean (outer, TRUE);
 }
@@ -548,7 +640,7 @@ mist_game_item_load_cover_async (MistGameItem *self,
   /* The decode itself is not cancelled: a tile scrolled away and back wants it again. */
   inner = g_task_new (self, NULL, load_cover_done, g_steal_pointer (&outer));
   g_task_set_task_data (inner, g_strdup (self->cover_path), g_free);
-  g_task_run_in_thread (inner, load_cover_thread);
+  queue_cover_decode (g_steal_pointer (&inner));
 }
 
 gboolean

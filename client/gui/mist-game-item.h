@@ -51,6 +51,10 @@ const char *mist_game_item_get_install_path (MistGameItem *self);
 const char *mist_game_item_get_update_summary (MistGameItem *self);
 double mist_game_item_get_progress (MistGameItem *self);
 GdkPaintable *mist_game_item_get_cover (MistGameItem *self);
+/* The size of a cover in the library grid, in pixels at a scale factor of 1. */
+#define MIST_GAME_ITEM_THUMBNAIL_WIDTH 160
+#define MIST_GAME_ITEM_THUMBNAIL_HEIGHT 214
+GdkPaintable *mist_game_item_get_thumbnail (MistGameItem *self);
 const char *mist_game_item_get_cover_path (MistGameItem *self);
 GListModel *mist_game_item_get_versions (MistGameItem *self);
 gboolean mist_game_item_is_installed (MistGameItem *self);

@@ -68,7 +68,7 @@ sync_from_item (MistGameTile *self)
   const char *badge = badge_text (state);
 
   gtk_label_set_text (self->title, mist_game_item_get_title (self->item));
-  gtk_picture_set_paintable (self->cover, mist_game_item_get_cover (self->item));
+  gtk_picture_set_paintable (self->cover, mist_game_item_get_thumbnail (self->item));
   gtk_widget_set_visible (GTK_WIDGET (self->private_badge),
                           mist_game_item_get_is_private (self->item));
 
