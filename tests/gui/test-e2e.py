@@ -24,6 +24,14 @@ ADMIN_PASSWORD = "admin-password-e2e"
 PLAYER_PASSWORD = "player-password-e2e"
 KEYRING_PASSWORD = "keyring-password"
 
+# dogtail prints its own progress ("click on ...") to standard output, which is the TAP
+# stream: the TAP lines go to a duplicate of it, and everything else, the output of the
+# programs started here included, to standard error.
+TAP = os.fdopen(os.dup(sys.stdout.fileno()), "w")
+sys.stdout.flush()
+os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+sys.stdout = sys.stderr
+
 work = tempfile.mkdtemp(prefix="mist-e2e-")
 processes = []
 step = 0
@@ -38,7 +46,7 @@ def start(args, **kwargs):
 def ok(description):
     global step
     step += 1
-    print(f"ok {step} - {description}", flush=True)
+    print(f"ok {step} - {description}", file=TAP, flush=True)
 
 
 def bail(description, detail=""):
@@ -46,10 +54,10 @@ def bail(description, detail=""):
     if os.environ.get("MIST_E2E_SCREENSHOT") and os.environ.get("DISPLAY"):
         subprocess.run(["import", "-window", "root", os.environ["MIST_E2E_SCREENSHOT"]],
                        capture_output=True)
-    print(f"not ok {step + 1} - {description}", flush=True)
+    print(f"not ok {step + 1} - {description}", file=TAP, flush=True)
     for line in detail.splitlines():
-        print(f"# {line}")
-    print(f"Bail out! {description}", flush=True)
+        print(f"# {line}", file=TAP)
+    print(f"Bail out! {description}", file=TAP, flush=True)
     raise SystemExit(1)
 
 
@@ -178,7 +186,7 @@ def seed_games():
 
 
 def main():
-    print("1..14", flush=True)
+    print("1..14", file=TAP, flush=True)
     start_display()
     start_session_services()
     start_server()
