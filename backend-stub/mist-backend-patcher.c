@@ -619,8 +619,11 @@ build_patch_set (MistBackendPatcher *patcher, const PatchSet *set, GError **erro
       if (source != NULL && !get_delta (patcher, source, target, &delta, &delta_error))
         {
           /* One damaged file must not cost the whole patch set: clients download its
-           * full object, as for a file without a delta. */
-          if (g_error_matches (delta_error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+           * full object, as for a file without a delta. A missing object is different,
+           * because it can come back (a store restored from a backup): the set fails with
+           * the reason, and a retry after the repair still gets the delta. */
+          if (g_error_matches (delta_error, G_IO_ERROR, G_IO_ERROR_CANCELLED) ||
+              g_error_matches (delta_error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND))
             {
               g_propagate_error (error, g_steal_pointer (&delta_error));
               return FALSE;
