@@ -618,17 +618,17 @@ mist_client_request_async (MistClient *self,
 }
 
 /* Sends method to path with body as JSON, or with no body when it is NULL. */
-static void
-client_request_async (MistClient *self,
-                      const char *method,
-                      const char *path,
-                      JsonNode *body,
-                      MistClientParseFunc parse,
-                      GDestroyNotify free_result,
-                      gpointer source_tag,
-                      GCancellable *cancellable,
-                      GAsyncReadyCallback callback,
-                      gpointer user_data)
+void
+mist_client_request_json_async (MistClient *self,
+                                const char *method,
+                                const char *path,
+                                JsonNode *body,
+                                MistClientParseFunc parse,
+                                GDestroyNotify free_result,
+                                gpointer source_tag,
+                                GCancellable *cancellable,
+                                GAsyncReadyCallback callback,
+                                gpointer user_data)
 {
   g_autoptr (GBytes) bytes = NULL;
 
@@ -737,8 +737,8 @@ parse_server_info (JsonNode *root, GError **error)
   return g_steal_pointer (&info);
 }
 
-static gpointer
-parse_object (JsonNode *root, GError **error)
+gpointer
+mist_client_parse_object (JsonNode *root, GError **error)
 {
   JsonObject *object = get_root_object (root, error);
 
@@ -773,8 +773,8 @@ parse_version_object (JsonObject *object, GError **error)
   return g_steal_pointer (&entry);
 }
 
-static gpointer
-parse_version (JsonNode *root, GError **error)
+gpointer
+mist_client_parse_version (JsonNode *root, GError **error)
 {
   JsonObject *object = get_root_object (root, error);
 
@@ -866,8 +866,8 @@ parse_game_object (JsonObject *object, GError **error)
   return g_steal_pointer (&entry);
 }
 
-static gpointer
-parse_game (JsonNode *root, GError **error)
+gpointer
+mist_client_parse_game (JsonNode *root, GError **error)
 {
   JsonObject *object = get_root_object (root, error);
 
@@ -955,13 +955,13 @@ invalid:
 }
 
 /* Fails task when slug is invalid; returns whether it did. */
-static gboolean
-fail_on_invalid_slug (MistClient *self,
-                      const char *slug,
-                      gpointer source_tag,
-                      GCancellable *cancellable,
-                      GAsyncReadyCallback callback,
-                      gpointer user_data)
+gboolean
+mist_client_fail_on_invalid_slug (MistClient *self,
+                                  const char *slug,
+                                  gpointer source_tag,
+                                  GCancellable *cancellable,
+                                  GAsyncReadyCallback callback,
+                                  gpointer user_data)
 {
   GError *error = NULL;
   g_autoptr (GTask) task = NULL;
@@ -983,9 +983,10 @@ mist_client_get_server_info_async (MistClient *self,
                                    gpointer user_data)
 {
   g_return_if_fail (MIST_IS_CLIENT (self));
-  client_request_async (self, SOUP_METHOD_GET, "/api/v1/server", NULL, parse_server_info,
-                        (GDestroyNotify) mist_server_info_free,
-                        mist_client_get_server_info_async, cancellable, callback, user_data);
+  mist_client_request_json_async (self, SOUP_METHOD_GET, "/api/v1/server", NULL, parse_server_info,
+                                  (GDestroyNotify)mist_server_info_free,
+                                  mist_client_get_server_info_async, cancellable, callback,
+                                  user_data);
 }
 
 MistServerInfo *
@@ -1038,9 +1039,9 @@ mist_client_login_async (MistClient *self,
 
   /* A login replaces the session, so the old token is not sent along. */
   mist_client_set_session (self, NULL, NULL);
-  client_request_async (self, SOUP_METHOD_POST, "/api/v1/auth/login", body, parse_object,
-                        (GDestroyNotify) json_object_unref, mist_client_login_async,
-                        cancellable, callback, user_data);
+  mist_client_request_json_async (self, SOUP_METHOD_POST, "/api/v1/auth/login", body,
+                                  mist_client_parse_object, (GDestroyNotify)json_object_unref,
+                                  mist_client_login_async, cancellable, callback, user_data);
 }
 
 gboolean
@@ -1110,8 +1111,8 @@ mist_client_logout_async (MistClient *self,
       g_object_unref (task);
       return;
     }
-  client_request_async (self, SOUP_METHOD_POST, "/api/v1/auth/logout", NULL, NULL, NULL,
-                        mist_client_logout_async, cancellable, on_logout_reply, task);
+  mist_client_request_json_async (self, SOUP_METHOD_POST, "/api/v1/auth/logout", NULL, NULL, NULL,
+                                  mist_client_logout_async, cancellable, on_logout_reply, task);
 }
 
 gboolean
@@ -1128,9 +1129,9 @@ mist_client_get_me_async (MistClient *self,
                           gpointer user_data)
 {
   g_return_if_fail (MIST_IS_CLIENT (self));
-  client_request_async (self, SOUP_METHOD_GET, "/api/v1/me", NULL, parse_object,
-                        (GDestroyNotify) json_object_unref, mist_client_get_me_async,
-                        cancellable, callback, user_data);
+  mist_client_request_json_async (self, SOUP_METHOD_GET, "/api/v1/me", NULL,
+                                  mist_client_parse_object, (GDestroyNotify)json_object_unref,
+                                  mist_client_get_me_async, cancellable, callback, user_data);
 }
 
 JsonObject *
@@ -1160,8 +1161,9 @@ mist_client_change_password_async (MistClient *self,
   json_builder_add_string_value (builder, new_password);
   json_builder_end_object (builder);
   body = json_builder_get_root (builder);
-  client_request_async (self, SOUP_METHOD_POST, "/api/v1/me/password", body, NULL, NULL,
-                        mist_client_change_password_async, cancellable, callback, user_data);
+  mist_client_request_json_async (self, SOUP_METHOD_POST, "/api/v1/me/password", body, NULL, NULL,
+                                  mist_client_change_password_async, cancellable, callback,
+                                  user_data);
 }
 
 gboolean
@@ -1179,8 +1181,8 @@ mist_client_change_password_finish (MistClient *self, GAsyncResult *result, GErr
   return TRUE;
 }
 
-static void
-resolve_cover_url (MistClient *self, MistGameEntry *entry)
+void
+mist_client_resolve_cover_url (MistClient *self, MistGameEntry *entry)
 {
   char *absolute;
 
@@ -1202,9 +1204,9 @@ mist_client_list_games_async (MistClient *self,
                               gpointer user_data)
 {
   g_return_if_fail (MIST_IS_CLIENT (self));
-  client_request_async (self, SOUP_METHOD_GET, "/api/v1/games", NULL, parse_games,
-                        (GDestroyNotify) g_ptr_array_unref, mist_client_list_games_async,
-                        cancellable, callback, user_data);
+  mist_client_request_json_async (self, SOUP_METHOD_GET, "/api/v1/games", NULL, parse_games,
+                                  (GDestroyNotify)g_ptr_array_unref, mist_client_list_games_async,
+                                  cancellable, callback, user_data);
 }
 
 GPtrArray *
@@ -1216,7 +1218,7 @@ mist_client_list_games_finish (MistClient *self, GAsyncResult *result, GError **
 
   games = g_task_propagate_pointer (G_TASK (result), error);
   for (guint i = 0; games != NULL && i < games->len; i++)
-    resolve_cover_url (self, g_ptr_array_index (games, i));
+    mist_client_resolve_cover_url (self, g_ptr_array_index (games, i));
   return games;
 }
 
@@ -1230,14 +1232,14 @@ mist_client_get_game_async (MistClient *self,
   g_autofree char *path = NULL;
 
   g_return_if_fail (MIST_IS_CLIENT (self));
-  if (fail_on_invalid_slug (self, slug, mist_client_get_game_async, cancellable, callback,
-                            user_data))
+  if (mist_client_fail_on_invalid_slug (self, slug, mist_client_get_game_async, cancellable,
+                                        callback, user_data))
     return;
 
   path = g_strdup_printf ("/api/v1/games/%s", slug);
-  client_request_async (self, SOUP_METHOD_GET, path, NULL, parse_game,
-                        (GDestroyNotify) mist_game_entry_free, mist_client_get_game_async,
-                        cancellable, callback, user_data);
+  mist_client_request_json_async (self, SOUP_METHOD_GET, path, NULL, mist_client_parse_game,
+                                  (GDestroyNotify)mist_game_entry_free, mist_client_get_game_async,
+                                  cancellable, callback, user_data);
 }
 
 MistGameEntry *
@@ -1249,7 +1251,7 @@ mist_client_get_game_finish (MistClient *self, GAsyncResult *result, GError **er
 
   game = g_task_propagate_pointer (G_TASK (result), error);
   if (game != NULL)
-    resolve_cover_url (self, game);
+    mist_client_resolve_cover_url (self, game);
   return game;
 }
 
@@ -1264,14 +1266,14 @@ mist_client_get_version_async (MistClient *self,
   g_autofree char *path = NULL;
 
   g_return_if_fail (MIST_IS_CLIENT (self));
-  if (fail_on_invalid_slug (self, slug, mist_client_get_version_async, cancellable, callback,
-                            user_data))
+  if (mist_client_fail_on_invalid_slug (self, slug, mist_client_get_version_async, cancellable,
+                                        callback, user_data))
     return;
 
   path = g_strdup_printf ("/api/v1/games/%s/versions/%" G_GINT64_FORMAT, slug, ordinal);
-  client_request_async (self, SOUP_METHOD_GET, path, NULL, parse_version,
-                        (GDestroyNotify) mist_version_entry_free, mist_client_get_version_async,
-                        cancellable, callback, user_data);
+  mist_client_request_json_async (self, SOUP_METHOD_GET, path, NULL, mist_client_parse_version,
+                                  (GDestroyNotify)mist_version_entry_free,
+                                  mist_client_get_version_async, cancellable, callback, user_data);
 }
 
 MistVersionEntry *
@@ -1292,15 +1294,15 @@ mist_client_get_manifest_async (MistClient *self,
   g_autofree char *path = NULL;
 
   g_return_if_fail (MIST_IS_CLIENT (self));
-  if (fail_on_invalid_slug (self, slug, mist_client_get_manifest_async, cancellable, callback,
-                            user_data))
+  if (mist_client_fail_on_invalid_slug (self, slug, mist_client_get_manifest_async, cancellable,
+                                        callback, user_data))
     return;
 
   path = g_strdup_printf ("/api/v1/games/%s/versions/%" G_GINT64_FORMAT "/manifest", slug,
                           ordinal);
-  client_request_async (self, SOUP_METHOD_GET, path, NULL, parse_manifest,
-                        (GDestroyNotify) mist_manifest_unref, mist_client_get_manifest_async,
-                        cancellable, callback, user_data);
+  mist_client_request_json_async (self, SOUP_METHOD_GET, path, NULL, parse_manifest,
+                                  (GDestroyNotify)mist_manifest_unref,
+                                  mist_client_get_manifest_async, cancellable, callback, user_data);
 }
 
 MistManifest *
@@ -1320,13 +1322,13 @@ mist_client_get_cover_async (MistClient *self,
   g_autofree char *path = NULL;
 
   g_return_if_fail (MIST_IS_CLIENT (self));
-  if (fail_on_invalid_slug (self, slug, mist_client_get_cover_async, cancellable, callback,
-                            user_data))
+  if (mist_client_fail_on_invalid_slug (self, slug, mist_client_get_cover_async, cancellable,
+                                        callback, user_data))
     return;
 
   path = g_strdup_printf ("/api/v1/games/%s/cover", slug);
-  client_request_async (self, SOUP_METHOD_GET, path, NULL, NULL, NULL,
-                        mist_client_get_cover_async, cancellable, callback, user_data);
+  mist_client_request_json_async (self, SOUP_METHOD_GET, path, NULL, NULL, NULL,
+                                  mist_client_get_cover_async, cancellable, callback, user_data);
 }
 
 GBytes *
@@ -1358,14 +1360,14 @@ mist_client_list_patches_async (MistClient *self,
   g_autofree char *path = NULL;
 
   g_return_if_fail (MIST_IS_CLIENT (self));
-  if (fail_on_invalid_slug (self, slug, mist_client_list_patches_async, cancellable, callback,
-                            user_data))
+  if (mist_client_fail_on_invalid_slug (self, slug, mist_client_list_patches_async, cancellable,
+                                        callback, user_data))
     return;
 
   path = g_strdup_printf ("/api/v1/games/%s/patches", slug);
-  client_request_async (self, SOUP_METHOD_GET, path, NULL, parse_patches,
-                        (GDestroyNotify) json_array_unref, mist_client_list_patches_async,
-                        cancellable, callback, user_data);
+  mist_client_request_json_async (self, SOUP_METHOD_GET, path, NULL, parse_patches,
+                                  (GDestroyNotify)json_array_unref, mist_client_list_patches_async,
+                                  cancellable, callback, user_data);
 }
 
 JsonArray *
@@ -1387,15 +1389,15 @@ mist_client_get_patch_set_async (MistClient *self,
   g_autofree char *path = NULL;
 
   g_return_if_fail (MIST_IS_CLIENT (self));
-  if (fail_on_invalid_slug (self, slug, mist_client_get_patch_set_async, cancellable,
-                            callback, user_data))
+  if (mist_client_fail_on_invalid_slug (self, slug, mist_client_get_patch_set_async, cancellable,
+                                        callback, user_data))
     return;
 
   path = g_strdup_printf ("/api/v1/games/%s/patches/%" G_GINT64_FORMAT "/%" G_GINT64_FORMAT,
                           slug, from_ordinal, to_ordinal);
-  client_request_async (self, SOUP_METHOD_GET, path, NULL, parse_node,
-                        (GDestroyNotify) json_node_unref, mist_client_get_patch_set_async,
-                        cancellable, callback, user_data);
+  mist_client_request_json_async (self, SOUP_METHOD_GET, path, NULL, parse_node,
+                                  (GDestroyNotify)json_node_unref, mist_client_get_patch_set_async,
+                                  cancellable, callback, user_data);
 }
 
 JsonNode *
@@ -1414,9 +1416,9 @@ mist_client_get_json_async (MistClient *self,
 {
   g_return_if_fail (MIST_IS_CLIENT (self));
   g_return_if_fail (path != NULL && path[0] == '/');
-  client_request_async (self, SOUP_METHOD_GET, path, NULL, parse_node,
-                        (GDestroyNotify) json_node_unref, mist_client_get_json_async,
-                        cancellable, callback, user_data);
+  mist_client_request_json_async (self, SOUP_METHOD_GET, path, NULL, parse_node,
+                                  (GDestroyNotify)json_node_unref, mist_client_get_json_async,
+                                  cancellable, callback, user_data);
 }
 
 JsonNode *
@@ -1424,57 +1426,4 @@ mist_client_get_json_finish (MistClient *self, GAsyncResult *result, GError **er
 {
   g_return_val_if_fail (g_task_is_valid (result, self), NULL);
   return g_task_propagate_pointer (G_TASK (result), error);
-}
-
-/* Private API for mist-client-admin.c */
-
-void
-mist_client_request_json_async (MistClient *self,
-                                const char *method,
-                                const char *path,
-                                JsonNode *body,
-                                MistClientParseFunc parse,
-                                GDestroyNotify free_result,
-                                gpointer source_tag,
-                                GCancellable *cancellable,
-                                GAsyncReadyCallback callback,
-                                gpointer user_data)
-{
-  client_request_async (self, method, path, body, parse, free_result, source_tag, cancellable,
-                        callback, user_data);
-}
-
-gboolean
-mist_client_fail_on_invalid_slug (MistClient *self,
-                                  const char *slug,
-                                  gpointer source_tag,
-                                  GCancellable *cancellable,
-                                  GAsyncReadyCallback callback,
-                                  gpointer user_data)
-{
-  return fail_on_invalid_slug (self, slug, source_tag, cancellable, callback, user_data);
-}
-
-void
-mist_client_resolve_cover_url (MistClient *self, MistGameEntry *entry)
-{
-  resolve_cover_url (self, entry);
-}
-
-gpointer
-mist_client_parse_object (JsonNode *root, GError **error)
-{
-  return parse_object (root, error);
-}
-
-gpointer
-mist_client_parse_game (JsonNode *root, GError **error)
-{
-  return parse_game (root, error);
-}
-
-gpointer
-mist_client_parse_version (JsonNode *root, GError **error)
-{
-  return parse_version (root, error);
 }
