@@ -207,7 +207,7 @@ mistpipe_check_reply (SoupMessage *message, GBytes *bytes, JsonNode **reply, GEr
  * milliseconds, so this leaves room for a slow link. */
 #define TLS_CHECK_TIMEOUT 10
 
-/* Returns TRUE when host:port answers a plain HTTP request with an HTTP status line. */
+/* Returns TRUE when host:port responds to a plain HTTP request with an HTTP status line. */
 static gboolean
 speaks_plain_http (const char *host, guint16 port)
 {

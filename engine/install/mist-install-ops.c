@@ -105,9 +105,9 @@ load_installed (MistStateDb *db, const char *game_id, MistInstalledGame **game, 
   return manifest;
 }
 
-/* Returns whether the file at path below root_fd is a regular file with the manifest's
- * hash and executable bit; a missing or unreadable file counts as wrong, and so does a
- * game binary that lost its executable bit, since the game would no longer start. Only
+/* Checks that the file at path below root_fd is a regular file with the manifest's hash
+ * and executable bit. A missing or unreadable file counts as wrong, and so does a game
+ * binary that lost its executable bit, because the game would no longer start. Only
  * errors that stop the whole verification (cancellation) are returned. */
 static gboolean
 file_matches (int root_fd, const MistManifestFile *file, gboolean *matches, GCancellable *cancellable, GError **error)

@@ -72,7 +72,7 @@ MistClient *mist_client_new (const char *server_url, const char *extra_ca_file, 
 const char *mist_client_get_server_url (MistClient *self);
 
 /* Sets how often a GET is sent again after a transient failure (a timeout, a dropped
- * connection, 408, 429 or a 5xx status): max_attempts counts the first try, the delay
+ * connection, 408, 429 or a 5xx status). max_attempts counts the first try. The delay
  * before attempt n+1 is base_delay_ms * 2^(n-1), at most max_delay_ms, scaled by a random
  * factor from 0.5 to 1.5, and a Retry-After of up to 30 s replaces it. Other methods are
  * never sent again. The default is 4 attempts, 500 ms, 8000 ms. */
