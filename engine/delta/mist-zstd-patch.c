@@ -45,6 +45,8 @@
 
 #define READ_CHUNK_SIZE (1024 * 1024)
 #define HASH_CHUNK_SIZE (4 * 1024 * 1024)
+/* Sources below this size are hashed before decoding instead of in a thread alongside. */
+#define SOURCE_CHECK_THREAD_MIN_SIZE ((guint64)4 * 1024 * 1024)
 
 typedef struct
 {
@@ -927,6 +929,12 @@ source_check_start (SourceCheck *check, const MappedFile *source, const guint8 *
   memcpy (check->expected, expected, MIST_SHA256_DIGEST_SIZE);
   check->state = SOURCE_CHECK_RUNNING;
   check->stop = FALSE;
+  /* Starting a thread costs more than hashing a small source. */
+  if (check->size < SOURCE_CHECK_THREAD_MIN_SIZE)
+    {
+      source_check_run (check);
+      return;
+    }
   check->thread = g_thread_try_new ("mist-source-hash", source_check_run, check, NULL);
   if (check->thread == NULL)
     source_check_run (check);
