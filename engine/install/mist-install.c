@@ -19,6 +19,7 @@
 #include "mist-hash.h"
 #include "mist-install-fs.h"
 #include "mist-install-private.h"
+#include "mist-object-cache.h"
 
 #include <errno.h>
 #include <glib/gstdio.h>
@@ -33,6 +34,7 @@ typedef struct
 {
   MistStateDb *db;
   const MistInstallRequest *request;
+  MistObjectCache *objects;
   int root_fd;
   int staging_fd;
   GPtrArray *missing;        /* MistPlanObject */
@@ -229,25 +231,13 @@ check_hash (int fd, const char *expected, const char *path, GCancellable *cancel
 static int
 open_object (ApplyContext *context, const char *object_id, GError **error)
 {
-  g_autofree char *path = g_build_filename (context->request->objects_dir, object_id, NULL);
-  int fd = open (path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-
-  if (fd < 0)
-    {
-      if (errno == ENOENT)
-        g_set_error (error, MIST_ERROR, MIST_ERROR_NOT_FOUND, "Object %s is not downloaded", object_id);
-      else
-        install_fs_set_error (error, errno, "open object", path);
-    }
-  return fd;
+  return mist_object_cache_open (context->objects, object_id, error);
 }
 
 static gboolean
 object_present (ApplyContext *context, const char *object_id)
 {
-  g_autofree char *path = g_build_filename (context->request->objects_dir, object_id, NULL);
-
-  return g_file_test (path, G_FILE_TEST_IS_REGULAR);
+  return mist_object_cache_contains (context->objects, object_id);
 }
 
 static void
@@ -394,7 +384,17 @@ stage_file (ApplyContext *context, MistPlanFile *file, GError **error)
           unlinkat (context->staging_fd, temporary, 0);
           return TRUE;
         }
-      built = stage_by_full_object (context, file, out_fd, error);
+      built = stage_by_full_object (context, file, out_fd, &local_error);
+      /* The cache drops an object it finds damaged, to be fetched again. */
+      if (!built && g_error_matches (local_error, MIST_ERROR, MIST_ERROR_NOT_FOUND))
+        {
+          add_missing (context, file->object_id, file->object_size, FALSE);
+          close (out_fd);
+          unlinkat (context->staging_fd, temporary, 0);
+          return TRUE;
+        }
+      if (!built)
+        g_propagate_error (error, g_steal_pointer (&local_error));
     }
 
   if (!built || !check_hash (out_fd, file->sha256, file->path, context->cancellable, error) ||
@@ -839,14 +839,17 @@ mist_install_apply (MistStateDb *db,
   g_autoptr (MistJournalEntry) entry = NULL;
   g_autoptr (GPtrArray) missing = g_ptr_array_new_with_free_func ((GDestroyNotify) mist_plan_object_free);
   g_autoptr (GHashTable) missing_ids = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autoptr (MistObjectCache) objects = NULL;
   ApplyContext context = { 0 };
   gboolean ok = FALSE;
 
   if (!check_request (request, error))
     return FALSE;
 
+  objects = mist_object_cache_new (request->objects_dir);
   context.db = db;
   context.request = request;
+  context.objects = objects;
   context.missing = missing;
   context.missing_ids = missing_ids;
   context.progress = progress;

@@ -273,23 +273,6 @@ set_job_state (MistQueue *self, MistJob *job, MistJobState state, const char *me
                                           record->bytes_total, NULL, NULL, NULL);
 }
 
-/* Deletes every file in the object cache: used when no job is left that could resume. */
-static void
-clear_object_cache (MistQueue *self)
-{
-  const char *cache_dir = mist_downloader_get_cache_dir (self->context.downloader);
-  g_autoptr (GDir) dir = g_dir_open (cache_dir, 0, NULL);
-  const char *name;
-
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *path = g_build_filename (cache_dir, name, NULL);
-
-      if (g_unlink (path) != 0)
-        g_debug ("Failed to delete %s from the object cache: %s", path, g_strerror (errno));
-    }
-}
-
 /* Frees the disk space of a job that will not resume: its objects go unless another
  * job in the queue needs them. A job of an earlier run that was never planned in this
  * one has no object list, so the cache is only cleared when no other job is left. */
@@ -311,7 +294,7 @@ free_job_objects (MistQueue *self, Entry *finished)
     }
 
   if (self->entries->len <= 1)
-    clear_object_cache (self);
+    mist_downloader_clear_cache (self->context.downloader);
   else if (!others_unplanned || mist_job_get_plan (finished->job) != NULL)
     mist_job_discard_objects (finished->job, keep);
 }

@@ -470,10 +470,9 @@ plan_pack_spans (MistDownload *self, PackSource *source, GHashTable *located,
 
               fetch->download = self;
               fetch->source = source;
-              fetch->span = mist_pack_span_new (source->pack->id,
-                                                mist_downloader_get_cache_dir (self->downloader),
-                                                (const MistPackEntry *) (void *) run->data,
-                                                run->len, on_object_progress, self);
+              fetch->span = mist_pack_span_new (
+                source->pack->id, mist_downloader_get_object_cache (self->downloader),
+                (const MistPackEntry *)(void *)run->data, run->len, on_object_progress, self);
               fetch->entries = g_ptr_array_copy (run_entries, NULL, NULL);
               g_ptr_array_add (fetches, fetch);
               g_array_set_size (run, 0);

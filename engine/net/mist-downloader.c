@@ -34,6 +34,7 @@ struct _MistDownloader
 
   SoupSession *session;  /* owned */
   char *cache_dir;       /* owned */
+  MistObjectCache *cache; /* owned */
   char *authorization;   /* owned, nullable */
   MistTokenBucket *bucket;
   guint max_parallel;
@@ -132,6 +133,7 @@ mist_downloader_finalize (GObject *object)
   g_assert (g_queue_is_empty (&self->waiting));
   g_clear_object (&self->session);
   g_free (self->cache_dir);
+  g_clear_pointer (&self->cache, mist_object_cache_unref);
   g_free (self->authorization);
   mist_token_bucket_free (self->bucket);
 
@@ -221,6 +223,7 @@ mist_downloader_new (SoupSession *session, const char *cache_dir)
     self->cache_dir = g_strdup (cache_dir);
   else
     self->cache_dir = g_build_filename (g_get_user_cache_dir (), "mist", "objects", NULL);
+  self->cache = mist_object_cache_new (self->cache_dir);
   return self;
 }
 
@@ -236,6 +239,20 @@ mist_downloader_get_cache_dir (MistDownloader *self)
 {
   g_return_val_if_fail (MIST_IS_DOWNLOADER (self), NULL);
   return self->cache_dir;
+}
+
+MistObjectCache *
+mist_downloader_get_object_cache (MistDownloader *self)
+{
+  g_return_val_if_fail (MIST_IS_DOWNLOADER (self), NULL);
+  return self->cache;
+}
+
+void
+mist_downloader_clear_cache (MistDownloader *self)
+{
+  g_return_if_fail (MIST_IS_DOWNLOADER (self));
+  mist_object_cache_clear (self->cache);
 }
 
 void
@@ -317,9 +334,8 @@ mist_downloader_get_object_path (MistDownloader *self, const char *object_id)
 gboolean
 mist_downloader_has_object (MistDownloader *self, const char *object_id)
 {
-  g_autofree char *path = mist_downloader_get_object_path (self, object_id);
-
-  return g_file_test (path, G_FILE_TEST_IS_REGULAR);
+  g_return_val_if_fail (MIST_IS_DOWNLOADER (self), FALSE);
+  return mist_object_cache_contains (self->cache, object_id);
 }
 
 static gboolean
@@ -343,8 +359,8 @@ mist_downloader_discard_object (MistDownloader *self, const char *object_id, GEr
   g_autofree char *part_path = g_strconcat (path, ".part", NULL);
   g_autofree char *etag_path = g_strconcat (path, ".etag", NULL);
 
-  return remove_if_present (part_path, error) && remove_if_present (etag_path, error) &&
-         remove_if_present (path, error);
+  return remove_if_present (part_path, error) && remove_if_present (etag_path, error)
+         && mist_object_cache_discard (self->cache, object_id, error);
 }
 
 guint64
@@ -373,7 +389,8 @@ transfer_begin (Transfer *transfer)
       transfer_finish (transfer, error);
       return;
     }
-  if (transfer->span == NULL && g_file_test (transfer->final_path, G_FILE_TEST_IS_REGULAR))
+  if (transfer->span == NULL
+      && mist_object_cache_contains (transfer->downloader->cache, transfer->object_id))
     {
       if (transfer->progress != NULL)
         transfer->progress (transfer->object_id, transfer->size, transfer->progress_data);

@@ -15,6 +15,8 @@
 
 #include <libsoup/soup.h>
 
+#include "mist-object-cache.h"
+
 G_BEGIN_DECLS
 
 #define MIST_TYPE_DOWNLOADER (mist_downloader_get_type ())
@@ -25,6 +27,10 @@ MistDownloader *mist_downloader_new (SoupSession *session, const char *cache_dir
 
 SoupSession *mist_downloader_get_session (MistDownloader *self);
 const char *mist_downloader_get_cache_dir (MistDownloader *self);
+MistObjectCache *mist_downloader_get_object_cache (MistDownloader *self);
+
+/* Deletes every object in the cache, complete or partial. */
+void mist_downloader_clear_cache (MistDownloader *self);
 
 /* The value of the Authorization header sent with each request, or NULL for none. */
 void mist_downloader_set_authorization (MistDownloader *self, const char *authorization);
@@ -52,10 +58,11 @@ void mist_downloader_set_retry_policy (MistDownloader *self,
 /* Path of the complete, verified object (which may not exist yet). */
 char *mist_downloader_get_object_path (MistDownloader *self, const char *object_id);
 
-/* Whether the verified object is in the cache. */
+/* Whether the verified object is in the cache, on its own or as a pack entry. */
 gboolean mist_downloader_has_object (MistDownloader *self, const char *object_id);
 
-/* Deletes the object and its partial file from the cache; a missing file is no error. */
+/* Deletes the object (its file or its pack entry) and its partial file from the cache; a
+ * missing file is no error. */
 gboolean mist_downloader_discard_object (MistDownloader *self,
                                          const char *object_id,
                                          GError **error);

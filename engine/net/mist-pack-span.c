@@ -29,7 +29,7 @@ struct _MistPackSpan
 {
   gatomicrefcount ref_count;
   char *pack_id;
-  char *cache_dir;
+  MistObjectCache *cache;
   SpanEntry *entries;
   guint n_entries;
   guint cursor; /* the entry where the last fed bytes ended, to avoid searching */
@@ -43,7 +43,7 @@ struct _MistPackSpan
 
 MistPackSpan *
 mist_pack_span_new (const char *pack_id,
-                    const char *cache_dir,
+                    MistObjectCache *cache,
                     const MistPackEntry *entries,
                     guint n_entries,
                     MistTransferProgressFunc progress,
@@ -53,7 +53,7 @@ mist_pack_span_new (const char *pack_id,
 
   g_atomic_ref_count_init (&span->ref_count);
   span->pack_id = g_strdup (pack_id);
-  span->cache_dir = g_strdup (cache_dir);
+  span->cache = mist_object_cache_ref (cache);
   span->entries = g_new0 (SpanEntry, n_entries);
   span->n_entries = n_entries;
   for (guint i = 0; i < n_entries; i++)
@@ -89,7 +89,7 @@ mist_pack_span_unref (MistPackSpan *span)
     }
   g_free (span->entries);
   g_free (span->pack_id);
-  g_free (span->cache_dir);
+  mist_object_cache_unref (span->cache);
   g_clear_error (&span->store_error);
   g_free (span);
 }
@@ -143,7 +143,7 @@ typedef struct
   guint index;
   GBytes *bytes;
   char *object_id;
-  char *path;
+  guint64 offset;
 } StoreJob;
 
 static void
@@ -154,7 +154,6 @@ store_job_free (gpointer data)
   mist_pack_span_unref (job->span);
   g_bytes_unref (job->bytes);
   g_free (job->object_id);
-  g_free (job->path);
   g_free (job);
 }
 
@@ -174,10 +173,8 @@ store_in_thread (GTask *task, gpointer source, gpointer data, GCancellable *canc
                                job->span->pack_id, hash);
       return;
     }
-  /* The contents go to a temporary name and are renamed into place, so the cache never
-   * shows a partial object. */
-  if (!g_file_set_contents_full (job->path, (const char *) bytes, (gssize) length,
-                                 G_FILE_SET_CONTENTS_CONSISTENT, 0644, &error))
+  if (!mist_object_cache_store_entry (job->span->cache, job->span->pack_id, job->object_id,
+                                      job->offset, bytes, length, &error))
     {
       g_task_return_error (task, error);
       return;
@@ -230,9 +227,6 @@ on_stored (GObject *source, GAsyncResult *result, gpointer data)
   span_check_waiting (span);
 }
 
-/* NOTE: one worker task and one file per entry. For thousands of entries of a few
- * hundred bytes, as an update's deltas are, this costs more than their transfer
- * (docs/performance.md, "Many small files over a link with latency"). */
 static void
 span_store_entry (MistPackSpan *span, guint index)
 {
@@ -244,7 +238,7 @@ span_store_entry (MistPackSpan *span, guint index)
   job->index = index;
   job->bytes = g_byte_array_free_to_bytes (g_steal_pointer (&entry->received));
   job->object_id = g_strdup (entry->object_id);
-  job->path = g_build_filename (span->cache_dir, entry->object_id, NULL);
+  job->offset = entry->offset;
   entry->state = ENTRY_STORING;
   span->n_storing++;
   g_task_set_task_data (task, job, store_job_free);

@@ -5,13 +5,14 @@
  * A span is a run of pack entries (engine/model/mist-pack.h) that a download needs. The
  * downloader requests the bytes from the first entry not stored yet to the end of the
  * last one and feeds them in; the span cuts them into entries, verifies each against
- * its object id in a worker thread and stores it in the object cache as <cache>/<id>. An
+ * its object id in a worker thread and stores it in the object cache's file of the pack. An
  * attempt that breaks off loses only the entry it was receiving, so the next request
  * starts at that entry. Main context only, except the worker threads it starts itself.
  */
 #pragma once
 
 #include "mist-downloader-private.h"
+#include "mist-object-cache.h"
 #include "mist-pack.h"
 
 G_BEGIN_DECLS
@@ -22,7 +23,7 @@ typedef struct _MistPackSpan MistPackSpan;
  * called with an entry's object id and its bytes received so far, and with 0 when they
  * were dropped. */
 MistPackSpan *mist_pack_span_new (const char *pack_id,
-                                  const char *cache_dir,
+                                  MistObjectCache *cache,
                                   const MistPackEntry *entries,
                                   guint n_entries,
                                   MistTransferProgressFunc progress,

@@ -1,0 +1,245 @@
+/* test-object-cache.c: pack entries and single objects in the object cache
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include "mist-error.h"
+#include "mist-hash.h"
+#include "mist-object-cache.h"
+
+#include <fcntl.h>
+#include <glib/gstdio.h>
+#include <string.h>
+#include <unistd.h>
+
+/* The hex digest of a fixed pack id: any valid SHA-256 names a pack. */
+#define PACK_ID "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
+typedef struct
+{
+  char *dir;
+  MistObjectCache *cache;
+} Fixture;
+
+static void
+fixture_set_up (Fixture *fixture, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+
+  fixture->dir = g_dir_make_tmp ("mist-object-cache-XXXXXX", &error);
+  g_assert_no_error (error);
+  fixture->cache = mist_object_cache_new (fixture->dir);
+}
+
+static void
+fixture_tear_down (Fixture *fixture, gconstpointer data)
+{
+  mist_object_cache_clear (fixture->cache);
+  mist_object_cache_unref (fixture->cache);
+  g_assert_cmpint (g_rmdir (fixture->dir), ==, 0);
+  g_free (fixture->dir);
+}
+
+/* Stores content as an entry of PACK_ID at offset; returns its object id. */
+static char *
+store (Fixture *fixture, const char *content, guint64 offset)
+{
+  char *id = mist_sha256_hex_data (content, strlen (content));
+  g_autoptr (GError) error = NULL;
+
+  g_assert_true (mist_object_cache_store_entry (fixture->cache, PACK_ID, id, offset,
+                                                (const guint8 *)content, strlen (content), &error));
+  g_assert_no_error (error);
+  return id;
+}
+
+/* Reads the object through cache and returns its bytes, or NULL with error set. */
+static char *
+read_object (MistObjectCache *cache, const char *id, GError **error)
+{
+  int fd = mist_object_cache_open (cache, id, error);
+  GString *bytes;
+  char buffer[256];
+  gssize count;
+
+  if (fd < 0)
+    return NULL;
+  bytes = g_string_new (NULL);
+  while ((count = read (fd, buffer, sizeof buffer)) > 0)
+    g_string_append_len (bytes, buffer, count);
+  g_assert_cmpint (count, ==, 0);
+  close (fd);
+  return g_string_free (bytes, FALSE);
+}
+
+static char *
+cache_file (Fixture *fixture, const char *suffix)
+{
+  g_autofree char *name = g_strconcat ("pack-", PACK_ID, suffix, NULL);
+
+  return g_build_filename (fixture->dir, name, NULL);
+}
+
+static void
+test_entries_read_back (Fixture *fixture, gconstpointer data)
+{
+  g_autofree char *first = store (fixture, "first entry", 0);
+  g_autofree char *second = store (fixture, "second entry, further on", 4096);
+  g_autofree char *absent = mist_sha256_hex_data ("never stored", 12);
+  g_autofree char *bytes = NULL;
+  g_autoptr (MistObjectCache) reopened = NULL;
+  g_autoptr (GError) error = NULL;
+
+  g_assert_true (mist_object_cache_contains (fixture->cache, first));
+  g_assert_true (mist_object_cache_contains (fixture->cache, second));
+  g_assert_false (mist_object_cache_contains (fixture->cache, absent));
+  bytes = read_object (fixture->cache, second, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (bytes, ==, "second entry, further on");
+  g_clear_pointer (&bytes, g_free);
+
+  /* A new reader finds the entries through the index file alone. */
+  reopened = mist_object_cache_new (fixture->dir);
+  g_assert_true (mist_object_cache_contains (reopened, first));
+  bytes = read_object (reopened, first, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (bytes, ==, "first entry");
+
+  g_assert_null (read_object (reopened, absent, &error));
+  g_assert_error (error, MIST_ERROR, MIST_ERROR_NOT_FOUND);
+}
+
+static void
+test_single_object_file (Fixture *fixture, gconstpointer data)
+{
+  const char content[] = "an object fetched on its own";
+  g_autofree char *id = mist_sha256_hex_data (content, strlen (content));
+  g_autofree char *path = g_build_filename (fixture->dir, id, NULL);
+  g_autofree char *bytes = NULL;
+  g_autoptr (GError) error = NULL;
+
+  g_assert_true (g_file_set_contents (path, content, -1, &error));
+  g_assert_true (mist_object_cache_contains (fixture->cache, id));
+  bytes = read_object (fixture->cache, id, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (bytes, ==, content);
+
+  g_assert_true (mist_object_cache_discard (fixture->cache, id, &error));
+  g_assert_no_error (error);
+  g_assert_false (g_file_test (path, G_FILE_TEST_EXISTS));
+  g_assert_false (mist_object_cache_contains (fixture->cache, id));
+}
+
+static void
+test_discard_deletes_empty_pack (Fixture *fixture, gconstpointer data)
+{
+  g_autofree char *first = store (fixture, "first entry", 0);
+  g_autofree char *second = store (fixture, "second entry", 100);
+  g_autofree char *pack_file = cache_file (fixture, "");
+  g_autofree char *index_file = cache_file (fixture, ".index");
+  g_autoptr (MistObjectCache) reopened = NULL;
+  g_autoptr (GError) error = NULL;
+
+  g_assert_true (mist_object_cache_discard (fixture->cache, first, &error));
+  g_assert_no_error (error);
+  g_assert_false (mist_object_cache_contains (fixture->cache, first));
+  g_assert_true (mist_object_cache_contains (fixture->cache, second));
+  g_assert_true (g_file_test (pack_file, G_FILE_TEST_IS_REGULAR));
+
+  /* The discard is in the index too. */
+  reopened = mist_object_cache_new (fixture->dir);
+  g_assert_false (mist_object_cache_contains (reopened, first));
+  g_assert_true (mist_object_cache_contains (reopened, second));
+
+  g_assert_true (mist_object_cache_discard (fixture->cache, second, &error));
+  g_assert_no_error (error);
+  g_assert_false (g_file_test (pack_file, G_FILE_TEST_EXISTS));
+  g_assert_false (g_file_test (index_file, G_FILE_TEST_EXISTS));
+}
+
+/* After a crash the index may name bytes that never reached the pack file. */
+static void
+test_damaged_entry_discarded (Fixture *fixture, gconstpointer data)
+{
+  g_autofree char *good = store (fixture, "an entry that stays intact", 0);
+  g_autofree char *damaged = store (fixture, "an entry that gets damaged", 64);
+  g_autofree char *cut = store (fixture, "an entry beyond the end", 128);
+  g_autofree char *pack_file = cache_file (fixture, "");
+  g_autoptr (MistObjectCache) reopened = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *bytes = NULL;
+  int fd;
+
+  fd = open (pack_file, O_WRONLY);
+  g_assert_cmpint (fd, >=, 0);
+  g_assert_cmpint (pwrite (fd, "XX", 2, 70), ==, 2);
+  g_assert_cmpint (ftruncate (fd, 130), ==, 0);
+  close (fd);
+
+  reopened = mist_object_cache_new (fixture->dir);
+  g_assert_null (read_object (reopened, damaged, &error));
+  g_assert_error (error, MIST_ERROR, MIST_ERROR_NOT_FOUND);
+  g_assert_false (mist_object_cache_contains (reopened, damaged));
+  g_clear_error (&error);
+
+  g_assert_null (read_object (reopened, cut, &error));
+  g_assert_error (error, MIST_ERROR, MIST_ERROR_NOT_FOUND);
+  g_assert_false (mist_object_cache_contains (reopened, cut));
+  g_clear_error (&error);
+
+  bytes = read_object (reopened, good, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (bytes, ==, "an entry that stays intact");
+}
+
+static void
+test_bad_index_lines_ignored (Fixture *fixture, gconstpointer data)
+{
+  g_autofree char *kept = store (fixture, "kept entry", 0);
+  g_autofree char *index_file = cache_file (fixture, ".index");
+  g_autofree char *contents = NULL;
+  g_autofree char *appended = NULL;
+  g_autoptr (MistObjectCache) reopened = NULL;
+  g_autoptr (GError) error = NULL;
+
+  g_assert_true (g_file_get_contents (index_file, &contents, NULL, &error));
+  /* An unknown verb, a bad id, a size above the limit and a line cut short. */
+  appended = g_strconcat (contents, "? ", kept, "\n", "+ nothex 0 1\n", "+ ", kept,
+                          " 0 99999999999\n", "- ", NULL);
+  g_assert_true (g_file_set_contents (index_file, appended, -1, &error));
+
+  reopened = mist_object_cache_new (fixture->dir);
+  g_assert_true (mist_object_cache_contains (reopened, kept));
+}
+
+static void
+test_clear_forgets_entries (Fixture *fixture, gconstpointer data)
+{
+  g_autofree char *id = store (fixture, "entry", 0);
+  g_autofree char *pack_file = cache_file (fixture, "");
+
+  mist_object_cache_clear (fixture->cache);
+  g_assert_false (mist_object_cache_contains (fixture->cache, id));
+  g_assert_false (g_file_test (pack_file, G_FILE_TEST_EXISTS));
+
+  /* A pack stored again after the clear holds only what was stored since. */
+  g_free (store (fixture, "another entry", 0));
+  g_assert_false (mist_object_cache_contains (fixture->cache, id));
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+
+#define ADD(name, function)                                                                        \
+  g_test_add (name, Fixture, NULL, fixture_set_up, function, fixture_tear_down)
+  ADD ("/object-cache/entries-read-back", test_entries_read_back);
+  ADD ("/object-cache/single-object-file", test_single_object_file);
+  ADD ("/object-cache/discard-deletes-empty-pack", test_discard_deletes_empty_pack);
+  ADD ("/object-cache/damaged-entry-discarded", test_damaged_entry_discarded);
+  ADD ("/object-cache/bad-index-lines-ignored", test_bad_index_lines_ignored);
+  ADD ("/object-cache/clear-forgets-entries", test_clear_forgets_entries);
+#undef ADD
+
+  return g_test_run ();
+}
