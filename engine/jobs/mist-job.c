@@ -342,7 +342,6 @@ job_fail (GTask *task, GError *error)
   g_object_unref (task);
 }
 
-static void job_fetch_manifest (GTask *task);
 static void job_fetch_next_patch_set (GTask *task);
 static void job_start_download (GTask *task);
 
@@ -432,56 +431,37 @@ failed:
   g_task_return_error (task, error);
 }
 
-static void
-on_installed_read (GObject *source, GAsyncResult *result, gpointer data)
+/* The replies that planning starts from. The requests go out together, so that a link
+ * with latency costs one round trip for all of them. */
+typedef struct
 {
-  GTask *task = data;
-  MistJob *self = g_task_get_source_object (task);
-  InstalledState *state;
-  GError *error = NULL;
-
-  state = g_task_propagate_pointer (G_TASK (result), &error);
-  if (state == NULL)
-    {
-      job_fail (task, error);
-      return;
-    }
-
-  self->installed = g_steal_pointer (&state->installed);
-  if (self->record->kind == MIST_JOB_KIND_REPAIR)
-    {
-      self->plan = g_steal_pointer (&state->repair_plan);
-      self->target = g_steal_pointer (&state->repair_manifest);
-      g_free (self->target_name);
-      self->target_name = g_steal_pointer (&state->installed_name);
-      installed_state_free (state);
-      job_start_download (task);
-      return;
-    }
-
-  ((DownloadState *) g_task_get_task_data (task))->installed_ordinal = state->installed_ordinal;
-  installed_state_free (state);
-  job_fetch_manifest (task);
-}
+  guint pending;
+  MistServerInfo *info;
+  JsonNode *game;
+  JsonNode *patches;
+  InstalledState *installed;
+  MistManifest *target; /* NULL for a repair, which plans from the installed files */
+  GError *info_error;
+  GError *game_error;
+  GError *patches_error;
+  GError *installed_error;
+  GError *target_error;
+} Replies;
 
 static void
-on_patches (GObject *source, GAsyncResult *result, gpointer data)
+replies_free (Replies *replies)
 {
-  GTask *task = data;
-  MistJob *self = g_task_get_source_object (task);
-  g_autoptr (JsonNode) patches = NULL;
-  g_autoptr (GTask) thread_task = NULL;
-  GError *error = NULL;
-
-  patches = mist_client_get_json_finish (MIST_CLIENT (source), result, &error);
-  if (patches == NULL || !mist_version_graph_add_patches_json (self->graph, patches, &error))
-    {
-      job_fail (task, error);
-      return;
-    }
-
-  thread_task = g_task_new (self, g_task_get_cancellable (task), on_installed_read, task);
-  g_task_run_in_thread (thread_task, read_installed_in_thread);
+  g_clear_pointer (&replies->info, mist_server_info_free);
+  g_clear_pointer (&replies->game, json_node_unref);
+  g_clear_pointer (&replies->patches, json_node_unref);
+  g_clear_pointer (&replies->installed, installed_state_free);
+  g_clear_pointer (&replies->target, mist_manifest_unref);
+  g_clear_error (&replies->info_error);
+  g_clear_error (&replies->game_error);
+  g_clear_error (&replies->patches_error);
+  g_clear_error (&replies->installed_error);
+  g_clear_error (&replies->target_error);
+  g_free (replies);
 }
 
 /* The error for a target version that the game's entry on the server does not list,
@@ -515,31 +495,35 @@ version_not_found_error (MistJob *self, gboolean plan_only)
                       self->record->target_ordinal, list->str);
 }
 
-static void
-on_game (GObject *source, GAsyncResult *result, gpointer data)
+/* Checks the replies in the order the requests depend on one another, so that the
+ * first error a user sees is the cause (an unknown game, not its missing manifest). */
+static gboolean
+job_read_replies (GTask *task, Replies *replies, GError **error)
 {
-  GTask *task = data;
   MistJob *self = g_task_get_source_object (task);
   DownloadState *state = g_task_get_task_data (task);
-  g_autoptr (JsonNode) game = NULL;
-  g_autofree char *path = NULL;
   const MistVersionInfo *target;
-  GError *error = NULL;
 
-  game = mist_client_get_json_finish (MIST_CLIENT (source), result, &error);
+  if (replies->info_error != NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&replies->info_error));
+      return FALSE;
+    }
+  if (replies->game_error != NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&replies->game_error));
+      return FALSE;
+    }
   g_clear_pointer (&self->graph, mist_version_graph_unref);
   self->graph = mist_version_graph_new ();
-  if (game == NULL || !mist_version_graph_add_game_json (self->graph, game, &error))
-    {
-      job_fail (task, error);
-      return;
-    }
+  if (!mist_version_graph_add_game_json (self->graph, replies->game, error))
+    return FALSE;
 
   target = mist_version_graph_lookup (self->graph, self->record->target_ordinal);
   if (target == NULL && self->record->kind != MIST_JOB_KIND_REPAIR)
     {
-      job_fail (task, version_not_found_error (self, state->plan_only));
-      return;
+      g_propagate_error (error, version_not_found_error (self, state->plan_only));
+      return FALSE;
     }
   if (target != NULL)
     {
@@ -547,47 +531,173 @@ on_game (GObject *source, GAsyncResult *result, gpointer data)
       self->target_name = g_strdup (target->name);
     }
 
-  path = g_strdup_printf ("/api/v1/games/%s/patches", self->record->game_id);
-  mist_client_get_json_async (self->context.client, path, g_task_get_cancellable (task),
-                              on_patches, task);
+  if (replies->patches_error != NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&replies->patches_error));
+      return FALSE;
+    }
+  if (!mist_version_graph_add_patches_json (self->graph, replies->patches, error))
+    return FALSE;
+  if (replies->installed_error != NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&replies->installed_error));
+      return FALSE;
+    }
+  if (replies->target_error != NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&replies->target_error));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static void job_plan_from_target (GTask *task);
+
+static void
+job_plan_from_replies (GTask *task, Replies *replies)
+{
+  MistJob *self = g_task_get_source_object (task);
+  DownloadState *state = g_task_get_task_data (task);
+  InstalledState *installed;
+  GError *error = NULL;
+
+  if (!job_read_replies (task, replies, &error))
+    {
+      replies_free (replies);
+      job_fail (task, error);
+      return;
+    }
+
+  installed = replies->installed;
+  self->installed = g_steal_pointer (&installed->installed);
+  if (self->record->kind == MIST_JOB_KIND_REPAIR)
+    {
+      self->plan = g_steal_pointer (&installed->repair_plan);
+      self->target = g_steal_pointer (&installed->repair_manifest);
+      g_free (self->target_name);
+      self->target_name = g_steal_pointer (&installed->installed_name);
+      replies_free (replies);
+      job_start_download (task);
+      return;
+    }
+
+  state->installed_ordinal = installed->installed_ordinal;
+  self->target = g_steal_pointer (&replies->target);
+  replies_free (replies);
+  job_plan_from_target (task);
+}
+
+static void
+replies_settle (GTask *task, Replies *replies)
+{
+  if (--replies->pending == 0)
+    job_plan_from_replies (task, replies);
+}
+
+typedef struct
+{
+  GTask *task; /* the download task, not owned */
+  Replies *replies;
+} ReplyCall;
+
+static ReplyCall *
+reply_call_new (GTask *task, Replies *replies)
+{
+  ReplyCall *call = g_new0 (ReplyCall, 1);
+
+  call->task = task;
+  call->replies = replies;
+  replies->pending++;
+  return call;
 }
 
 static void
 on_server_info (GObject *source, GAsyncResult *result, gpointer data)
 {
-  GTask *task = data;
-  MistJob *self = g_task_get_source_object (task);
-  g_autoptr (MistServerInfo) info = NULL;
-  g_autofree char *path = NULL;
-  GError *error = NULL;
+  g_autofree ReplyCall *call = data;
 
-  info = mist_client_get_server_info_finish (MIST_CLIENT (source), result, &error);
-  if (info == NULL)
-    {
-      job_fail (task, error);
-      return;
-    }
+  call->replies->info
+    = mist_client_get_server_info_finish (MIST_CLIENT (source), result, &call->replies->info_error);
+  replies_settle (call->task, call->replies);
+}
 
-  path = g_strdup_printf ("/api/v1/games/%s", self->record->game_id);
-  mist_client_get_json_async (self->context.client, path, g_task_get_cancellable (task),
-                              on_game, task);
+static void
+on_game (GObject *source, GAsyncResult *result, gpointer data)
+{
+  g_autofree ReplyCall *call = data;
+
+  call->replies->game
+    = mist_client_get_json_finish (MIST_CLIENT (source), result, &call->replies->game_error);
+  replies_settle (call->task, call->replies);
+}
+
+static void
+on_patches (GObject *source, GAsyncResult *result, gpointer data)
+{
+  g_autofree ReplyCall *call = data;
+
+  call->replies->patches
+    = mist_client_get_json_finish (MIST_CLIENT (source), result, &call->replies->patches_error);
+  replies_settle (call->task, call->replies);
+}
+
+static void
+on_installed_read (GObject *source, GAsyncResult *result, gpointer data)
+{
+  g_autofree ReplyCall *call = data;
+
+  call->replies->installed
+    = g_task_propagate_pointer (G_TASK (result), &call->replies->installed_error);
+  replies_settle (call->task, call->replies);
 }
 
 static void
 on_target_manifest (GObject *source, GAsyncResult *result, gpointer data)
 {
-  GTask *task = data;
+  g_autofree ReplyCall *call = data;
+
+  call->replies->target
+    = mist_client_get_manifest_finish (MIST_CLIENT (source), result, &call->replies->target_error);
+  replies_settle (call->task, call->replies);
+}
+
+/* Sends the requests that planning needs, all at once, and reads the installed version
+ * in a worker thread meanwhile. */
+static void
+job_start_planning (GTask *task)
+{
+  MistJob *self = g_task_get_source_object (task);
+  GCancellable *cancellable = g_task_get_cancellable (task);
+  Replies *replies = g_new0 (Replies, 1);
+  g_autoptr (GTask) thread_task = NULL;
+  g_autofree char *game_path = g_strdup_printf ("/api/v1/games/%s", self->record->game_id);
+  g_autofree char *patches_path
+    = g_strdup_printf ("/api/v1/games/%s/patches", self->record->game_id);
+
+  /* One count held until every request is out, so that no reply settles them early. */
+  replies->pending = 1;
+  mist_client_get_server_info_async (self->context.client, cancellable, on_server_info,
+                                     reply_call_new (task, replies));
+  mist_client_get_json_async (self->context.client, game_path, cancellable, on_game,
+                              reply_call_new (task, replies));
+  mist_client_get_json_async (self->context.client, patches_path, cancellable, on_patches,
+                              reply_call_new (task, replies));
+  if (self->record->kind != MIST_JOB_KIND_REPAIR)
+    mist_client_get_manifest_async (self->context.client, self->record->game_id,
+                                    self->record->target_ordinal, cancellable, on_target_manifest,
+                                    reply_call_new (task, replies));
+  thread_task = g_task_new (self, cancellable, on_installed_read, reply_call_new (task, replies));
+  g_task_run_in_thread (thread_task, read_installed_in_thread);
+  replies_settle (task, replies);
+}
+
+static void
+job_plan_from_target (GTask *task)
+{
   MistJob *self = g_task_get_source_object (task);
   DownloadState *state = g_task_get_task_data (task);
   gint64 from = state->installed_ordinal;
   GError *error = NULL;
-
-  self->target = mist_client_get_manifest_finish (MIST_CLIENT (source), result, &error);
-  if (self->target == NULL)
-    {
-      job_fail (task, error);
-      return;
-    }
 
   if (self->installed == NULL || from == self->record->target_ordinal ||
       mist_version_graph_lookup (self->graph, from) == NULL)
@@ -610,16 +720,6 @@ on_target_manifest (GObject *source, GAsyncResult *result, gpointer data)
     }
   state->next_step = 0;
   job_fetch_next_patch_set (task);
-}
-
-static void
-job_fetch_manifest (GTask *task)
-{
-  MistJob *self = g_task_get_source_object (task);
-
-  mist_client_get_manifest_async (self->context.client, self->record->game_id,
-                                  self->record->target_ordinal, g_task_get_cancellable (task),
-                                  on_target_manifest, task);
 }
 
 static void
@@ -850,7 +950,7 @@ mist_job_download_async (MistJob *self,
   g_clear_pointer (&self->target, mist_manifest_unref);
   g_clear_pointer (&self->installed, mist_manifest_unref);
   mist_job_set_phase (self, MIST_JOB_PHASE_PLANNING);
-  mist_client_get_server_info_async (self->context.client, cancellable, on_server_info, task);
+  job_start_planning (task);
 }
 
 void
@@ -870,7 +970,7 @@ mist_job_plan_async (MistJob *self,
   state->plan_only = TRUE;
   g_task_set_task_data (task, state, download_state_free);
   mist_job_set_phase (self, MIST_JOB_PHASE_PLANNING);
-  mist_client_get_server_info_async (self->context.client, cancellable, on_server_info, task);
+  job_start_planning (task);
 }
 
 gboolean
