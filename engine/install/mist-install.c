@@ -541,21 +541,21 @@ needs_placing (const MistManifestFile *file, GHashTable *old_by_path, gboolean r
   return repair || old == NULL || strcmp (old->sha256, file->sha256) != 0;
 }
 
-static gboolean
-staged_content_used_later (GPtrArray *target_files,
-                           guint index,
-                           GHashTable *old_by_path,
-                           gboolean repair,
-                           const char *sha256)
+/* Maps each staged content to the index of its last use in target_files, so that each
+ * use before it copies the staged file and the last one renames it. */
+static GHashTable *
+index_last_uses (GPtrArray *target_files, GHashTable *old_by_path, gboolean repair)
 {
-  for (guint i = index + 1; i < target_files->len; i++)
+  GHashTable *last_use = g_hash_table_new (g_str_hash, g_str_equal);
+
+  for (guint i = 0; i < target_files->len; i++)
     {
       const MistManifestFile *file = g_ptr_array_index (target_files, i);
 
-      if (strcmp (file->sha256, sha256) == 0 && needs_placing (file, old_by_path, repair))
-        return TRUE;
+      if (needs_placing (file, old_by_path, repair))
+        g_hash_table_insert (last_use, file->sha256, GUINT_TO_POINTER (i));
     }
-  return FALSE;
+  return last_use;
 }
 
 static gboolean
@@ -586,6 +586,12 @@ place_file (int root_fd, int staging_fd, const MistManifestFile *file, gboolean 
       if (out_fd >= 0)
         close (out_fd);
       staged = copy_name;
+    }
+  else if (fchmodat (staging_fd, staged, FILE_MODE (file->executable), 0) != 0)
+    {
+      /* The content was staged with the mode of its first path, which may differ. */
+      install_fs_set_error (error, errno, "set the mode of", file->path);
+      ok = FALSE;
     }
 
   if (ok && renameat (staging_fd, staged, parent_fd, name) != 0)
@@ -667,6 +673,7 @@ install_roll_forward (MistStateDb *db, const MistJournalEntry *entry, GError **e
   g_autoptr (MistManifest) target = NULL;
   g_autoptr (GPtrArray) old_files = NULL;
   g_autoptr (GHashTable) old_by_path = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr (GHashTable) last_use = NULL;
   GPtrArray *target_files;
   gboolean repair = entry->kind == MIST_JOB_KIND_REPAIR;
   int root_fd = -1;
@@ -694,6 +701,7 @@ install_roll_forward (MistStateDb *db, const MistJournalEntry *entry, GError **e
     goto out;
 
   target_files = mist_manifest_get_files (target);
+  last_use = index_last_uses (target_files, old_by_path, repair);
   for (guint i = 0; i < target_files->len; i++)
     {
       const MistManifestFile *file = g_ptr_array_index (target_files, i);
@@ -702,7 +710,7 @@ install_roll_forward (MistStateDb *db, const MistJournalEntry *entry, GError **e
        * comes after every other use in path order. */
       if (staged_exists (staging_fd, file->sha256) && needs_placing (file, old_by_path, repair))
         {
-          gboolean copy = staged_content_used_later (target_files, i, old_by_path, repair, file->sha256);
+          gboolean copy = GPOINTER_TO_UINT (g_hash_table_lookup (last_use, file->sha256)) > i;
 
           if (!place_file (root_fd, staging_fd, file, copy, error))
             goto out;

@@ -119,6 +119,23 @@ test_install_fresh_and_update (Fixture *fixture, gconstpointer data)
   g_assert_false (g_file_test (staging, G_FILE_TEST_EXISTS));
 }
 
+/* Paths that share one content take it from one staged file: copies first, the last
+ * use renames it. */
+static void
+test_install_shared_content (Fixture *fixture, gconstpointer data)
+{
+  static const TestFile files[] = {
+    { "a/first.txt", "the same content", 0, FALSE },
+    { "b/second.txt", "the same content", 0, FALSE },
+    { "c/other.txt", "other content", 0, FALSE },
+    { "d/third.txt", "the same content", 0, TRUE },
+  };
+  g_autoptr (MistManifest) target
+    = test_make_version (fixture->objects, files, G_N_ELEMENTS (files));
+
+  install_full (fixture, target, 1);
+}
+
 /* Builds version 2 of two files from deltas, one of them through version 1.5. */
 static void
 test_install_delta_chain (Fixture *fixture, gconstpointer data)
@@ -669,6 +686,7 @@ main (int argc, char **argv)
 
 #define ADD(name, function) g_test_add ("/install/" name, Fixture, NULL, fixture_set_up, function, fixture_tear_down)
   ADD ("fresh-and-update", test_install_fresh_and_update);
+  ADD ("shared-content", test_install_shared_content);
   ADD ("delta-chain", test_install_delta_chain);
   ADD ("missing-objects-then-resume", test_install_missing_objects_then_resume);
   ADD ("from-pack-entries", test_install_from_pack_entries);
