@@ -348,6 +348,7 @@ static void job_start_download (GTask *task);
 typedef struct
 {
   GArray *route;  /* gint64 ordinals from the installed version to the target */
+  JsonNode *direct_patch_set; /* the installed → target patch set, asked for in advance */
   guint next_step; /* index in route of the next patch set's source */
   gint64 installed_ordinal; /* MIST_VERSION_NONE when not installed */
   gboolean plan_only;
@@ -359,6 +360,7 @@ download_state_free (gpointer data)
   DownloadState *state = data;
 
   g_clear_pointer (&state->route, g_array_unref);
+  g_clear_pointer (&state->direct_patch_set, json_node_unref);
   g_free (state);
 }
 
@@ -642,12 +644,37 @@ on_patches (GObject *source, GAsyncResult *result, gpointer data)
 }
 
 static void
+on_direct_patch_set (GObject *source, GAsyncResult *result, gpointer data)
+{
+  g_autofree ReplyCall *call = data;
+  DownloadState *state = g_task_get_task_data (call->task);
+  g_autoptr (GError) error = NULL;
+
+  /* A failure is no error yet: the route may not use this patch set. */
+  state->direct_patch_set = mist_client_get_patch_set_finish (MIST_CLIENT (source), result, &error);
+  if (error != NULL)
+    g_debug ("No patch set from the installed version in advance: %s", error->message);
+  replies_settle (call->task, call->replies);
+}
+
+static void
 on_installed_read (GObject *source, GAsyncResult *result, gpointer data)
 {
   g_autofree ReplyCall *call = data;
+  MistJob *self = g_task_get_source_object (call->task);
+  InstalledState *installed;
 
-  call->replies->installed
-    = g_task_propagate_pointer (G_TASK (result), &call->replies->installed_error);
+  installed = g_task_propagate_pointer (G_TASK (result), &call->replies->installed_error);
+  call->replies->installed = installed;
+  /* An update most often goes straight from the installed version to the target, so its
+   * patch set is asked for now instead of one round trip after planning. */
+  if (installed != NULL && installed->installed != NULL
+      && self->record->kind != MIST_JOB_KIND_REPAIR
+      && installed->installed_ordinal != self->record->target_ordinal)
+    mist_client_get_patch_set_async (self->context.client, self->record->game_id,
+                                     installed->installed_ordinal, self->record->target_ordinal,
+                                     g_task_get_cancellable (call->task), on_direct_patch_set,
+                                     reply_call_new (call->task, call->replies));
   replies_settle (call->task, call->replies);
 }
 
@@ -739,6 +766,14 @@ job_compute_plan (GTask *task)
   job_start_download (task);
 }
 
+static gboolean
+job_add_patch_set (MistJob *self, JsonNode *node, GError **error)
+{
+  g_autoptr (MistPatchSet) patch_set = mist_patch_set_new_from_json_node (node, error);
+
+  return patch_set != NULL && mist_version_graph_add_patch_set (self->graph, patch_set, error);
+}
+
 static void
 on_patch_set (GObject *source, GAsyncResult *result, gpointer data)
 {
@@ -746,13 +781,10 @@ on_patch_set (GObject *source, GAsyncResult *result, gpointer data)
   MistJob *self = g_task_get_source_object (task);
   DownloadState *state = g_task_get_task_data (task);
   g_autoptr (JsonNode) node = NULL;
-  g_autoptr (MistPatchSet) patch_set = NULL;
   GError *error = NULL;
 
   node = mist_client_get_patch_set_finish (MIST_CLIENT (source), result, &error);
-  if (node != NULL)
-    patch_set = mist_patch_set_new_from_json_node (node, &error);
-  if (patch_set == NULL || !mist_version_graph_add_patch_set (self->graph, patch_set, &error))
+  if (node == NULL || !job_add_patch_set (self, node, &error))
     {
       job_fail (task, error);
       return;
@@ -768,15 +800,29 @@ job_fetch_next_patch_set (GTask *task)
   DownloadState *state = g_task_get_task_data (task);
 
   /* A route of one ordinal is a full download and has no patch sets. */
-  if (state->next_step + 1 >= state->route->len)
+  while (state->next_step + 1 < state->route->len)
     {
-      job_compute_plan (task);
-      return;
+      gint64 from = g_array_index (state->route, gint64, state->next_step);
+      gint64 to = g_array_index (state->route, gint64, state->next_step + 1);
+      g_autoptr (JsonNode) direct = NULL;
+      GError *error = NULL;
+
+      if (state->direct_patch_set == NULL || from != state->installed_ordinal
+          || to != self->record->target_ordinal)
+        {
+          mist_client_get_patch_set_async (self->context.client, self->record->game_id, from, to,
+                                           g_task_get_cancellable (task), on_patch_set, task);
+          return;
+        }
+      direct = g_steal_pointer (&state->direct_patch_set);
+      if (!job_add_patch_set (self, direct, &error))
+        {
+          job_fail (task, error);
+          return;
+        }
+      state->next_step++;
     }
-  mist_client_get_patch_set_async (self->context.client, self->record->game_id,
-                                   g_array_index (state->route, gint64, state->next_step),
-                                   g_array_index (state->route, gint64, state->next_step + 1),
-                                   g_task_get_cancellable (task), on_patch_set, task);
+  job_compute_plan (task);
 }
 
 /* Download: objects */

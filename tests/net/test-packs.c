@@ -29,6 +29,7 @@ typedef struct
   MistQueue *queue;
   char *games_dir;
   char *cache_dir;
+  guint patch_set_requests; /* requests for the patch set 1 → 2 */
   char *v1;
   char *v2;
   GPtrArray *requests; /* "PATH RANGE" of every object request, RANGE "-" without one */
@@ -59,6 +60,8 @@ on_request_queued (SoupSession *session, SoupMessage *message, gpointer data)
   if (strstr (path, "/objects/") != NULL)
     g_ptr_array_add (fixture->requests,
                      g_strdup_printf ("%s %s", path, range != NULL ? range : "-"));
+  if (g_str_has_suffix (path, "/patches/1/2"))
+    fixture->patch_set_requests++;
 }
 
 /* Writes a small-files build with the start script net_push() names in the launch
@@ -220,6 +223,8 @@ test_packs_install_update (Fixture *fixture, gconstpointer data)
   g_test_message ("update: %u object requests", fixture->requests->len);
   g_assert_cmpuint (fixture->requests->len, >, 0);
   g_assert_cmpuint (fixture->requests->len, <=, 12);
+  /* Asked for in advance of the plan, and not again once the plan needs it. */
+  g_assert_cmpuint (fixture->patch_set_requests, ==, 1);
 }
 
 /* Returns the first pack of the version's manifest, parsed from the API. */
