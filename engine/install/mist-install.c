@@ -849,6 +849,7 @@ mist_install_apply (MistStateDb *db,
   g_autoptr (GHashTable) missing_ids = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   g_autoptr (MistObjectCache) objects = NULL;
   ApplyContext context = { 0 };
+  gint64 started_us;
   gboolean ok = FALSE;
 
   if (!check_request (request, error))
@@ -875,8 +876,11 @@ mist_install_apply (MistStateDb *db,
   if (entry == NULL)
     goto out;
   context.staging_fd = open_staging (context.root_fd, TRUE, error);
+  started_us = g_get_monotonic_time ();
   if (context.staging_fd < 0 || !stage_all (&context, error))
     goto out;
+  g_debug ("Staged %u files of %s in %" G_GINT64_FORMAT " ms", context.state.files_total,
+           request->game_id, (g_get_monotonic_time () - started_us) / 1000);
 
   if (missing->len > 0)
     {
@@ -892,6 +896,7 @@ mist_install_apply (MistStateDb *db,
   context.state.phase = MIST_INSTALL_PHASE_COMMITTING;
   context.state.path = NULL;
   install_report (progress, user_data, &context.state);
+  started_us = g_get_monotonic_time ();
   /* The staged files were written without an fsync each: flush them all before the
    * journal mark that makes the commit irrevocable. */
   if (syncfs (context.staging_fd) != 0)
@@ -904,6 +909,10 @@ mist_install_apply (MistStateDb *db,
   entry->state = MIST_JOURNAL_STATE_COMMITTING;
   mist_fault_point ("after-journal");
   ok = install_roll_forward (db, entry, error);
+  if (ok)
+    g_debug ("Committed %s in %" G_GINT64_FORMAT " ms (flushing, placing and recording the "
+             "files)",
+             request->game_id, (g_get_monotonic_time () - started_us) / 1000);
 
 out:
   if (context.staging_fd >= 0)
