@@ -13,9 +13,9 @@
 
 G_BEGIN_DECLS
 
-/* About 8 MiB per pack, so that a large route has several packs, which parallel
- * transfers fetch at the same time. */
-#define MIST_BACKEND_PACK_TARGET_SIZE (G_GUINT64_CONSTANT (8) << 20)
+/* About 32 MiB per pack. Clients fetch a pack in several Range requests at once, and
+ * spans never cross packs, so fewer packs mean fewer requests per download. */
+#define MIST_BACKEND_PACK_TARGET_SIZE (G_GUINT64_CONSTANT (32) << 20)
 /* Objects above 1 MiB take long enough to transfer that one request each costs little. */
 #define MIST_BACKEND_PACK_MAX_ENTRY_SIZE (G_GUINT64_CONSTANT (1) << 20)
 
