@@ -309,7 +309,6 @@ cli_open_queue (Cli *cli, GError **error)
     return FALSE;
   games_dir = g_build_filename (g_get_user_data_dir (), "mist", "games", NULL);
   cli->downloader = mist_downloader_new (mist_client_get_session (cli->client), NULL);
-  mist_downloader_set_max_parallel (cli->downloader, 4);
   mist_downloader_set_rate_limit (cli->downloader, cli->rate_limit);
   cli->queue = mist_queue_new (cli->client, cli->downloader, cli->db, games_dir);
   return TRUE;

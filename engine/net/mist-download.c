@@ -12,7 +12,7 @@
 /* Unneeded bytes between two needed pack entries that one request still spans. 128 KiB
  * take about 10 ms at 100 Mbit/s, less than a typical round trip over the internet. */
 #define SPAN_MAX_GAP (128 * 1024)
-/* Spans are cut at this size or more, so that every transfer slot gets work. */
+/* The smallest span size a download chooses; gaps may still cut shorter spans. */
 #define SPAN_MIN_SIZE (1024 * 1024)
 
 typedef struct
@@ -437,13 +437,15 @@ locate_in_packs (MistDownload *self)
 }
 
 /* Cuts the needed entries of one pack into spans: runs of entries with gaps of at most
- * SPAN_MAX_GAP, each of at most max_span bytes unless a single entry is larger. */
-static void
-plan_pack_spans (MistDownload *self, PackSource *source, GHashTable *located,
-                 guint64 max_span, GPtrArray *fetches)
+ * SPAN_MAX_GAP, each of at most max_span bytes unless a single entry is larger. Adds
+ * them to fetches, or only counts them when fetches is NULL. Returns their number. */
+static guint
+plan_pack_spans (
+  MistDownload *self, PackSource *source, GHashTable *located, guint64 max_span, GPtrArray *fetches)
 {
   g_autoptr (GArray) run = g_array_new (FALSE, FALSE, sizeof (MistPackEntry));
   g_autoptr (GPtrArray) run_entries = g_ptr_array_new ();
+  guint count = 0;
 
   for (guint j = 0; j <= source->pack->entries->len; j++)
     {
@@ -466,15 +468,19 @@ plan_pack_spans (MistDownload *self, PackSource *source, GHashTable *located,
           if (pack_entry == NULL || pack_entry->offset - (last->offset + last->size) > SPAN_MAX_GAP ||
               pack_entry->offset + pack_entry->size - first->offset > max_span)
             {
-              SpanFetch *fetch = g_new0 (SpanFetch, 1);
+              count++;
+              if (fetches != NULL)
+                {
+                  SpanFetch *fetch = g_new0 (SpanFetch, 1);
 
-              fetch->download = self;
-              fetch->source = source;
-              fetch->span = mist_pack_span_new (
-                source->pack->id, mist_downloader_get_object_cache (self->downloader),
-                (const MistPackEntry *)(void *)run->data, run->len, on_object_progress, self);
-              fetch->entries = g_ptr_array_copy (run_entries, NULL, NULL);
-              g_ptr_array_add (fetches, fetch);
+                  fetch->download = self;
+                  fetch->source = source;
+                  fetch->span = mist_pack_span_new (
+                    source->pack->id, mist_downloader_get_object_cache (self->downloader),
+                    (const MistPackEntry *)(void *)run->data, run->len, on_object_progress, self);
+                  fetch->entries = g_ptr_array_copy (run_entries, NULL, NULL);
+                  g_ptr_array_add (fetches, fetch);
+                }
               g_array_set_size (run, 0);
               g_ptr_array_set_size (run_entries, 0);
             }
@@ -483,16 +489,31 @@ plan_pack_spans (MistDownload *self, PackSource *source, GHashTable *located,
         break;
       g_array_append_val (run, *pack_entry);
       g_ptr_array_add (run_entries, entry);
-      entry->in_span = TRUE;
+      if (fetches != NULL)
+        entry->in_span = TRUE;
     }
+  return count;
 }
 
-/* Returns the spans (SpanFetch *) that fetch the needed objects found in packs. */
-static GPtrArray *
-plan_spans (MistDownload *self)
+/* Returns how many spans of at most max_span bytes the needed entries make. */
+static guint
+count_spans (MistDownload *self, GHashTable *located, guint64 max_span)
 {
-  g_autoptr (GHashTable) located = locate_in_packs (self);
-  GPtrArray *fetches = g_ptr_array_new ();
+  guint count = 0;
+
+  for (guint i = 0; i < self->packs->len; i++)
+    count += plan_pack_spans (self, g_ptr_array_index (self->packs, i), located, max_span, NULL);
+  return count;
+}
+
+/* Picks the span size: the smallest from needed / max_parallel up for which the spans
+ * are no more than the transfer slots, so that each slot sends one request and the
+ * download costs one round trip, not one per span. Spans never cross packs or long
+ * gaps, so many packs or scattered entries still take more. */
+static guint64
+choose_span_size (MistDownload *self, GHashTable *located)
+{
+  guint max_parallel = mist_downloader_get_max_parallel (self->downloader);
   GHashTableIter iter;
   gpointer key;
   guint64 needed = 0;
@@ -501,9 +522,25 @@ plan_spans (MistDownload *self)
   g_hash_table_iter_init (&iter, located);
   while (g_hash_table_iter_next (&iter, &key, NULL))
     needed += ((Entry *) key)->size;
-  max_span = MAX (SPAN_MIN_SIZE,
-                  needed / (2 * mist_downloader_get_max_parallel (self->downloader)));
-  for (guint i = 0; i < self->packs->len && needed > 0; i++)
+  max_span = MAX (SPAN_MIN_SIZE, (needed + max_parallel - 1) / max_parallel);
+  /* Past needed, every pack's entries fit in one span each: no larger size helps. */
+  while (max_span < needed && count_spans (self, located, max_span) > max_parallel)
+    max_span += max_span / 4;
+  return max_span;
+}
+
+/* Returns the spans (SpanFetch *) that fetch the needed objects found in packs. */
+static GPtrArray *
+plan_spans (MistDownload *self)
+{
+  g_autoptr (GHashTable) located = locate_in_packs (self);
+  GPtrArray *fetches = g_ptr_array_new ();
+  guint64 max_span;
+
+  if (g_hash_table_size (located) == 0)
+    return fetches;
+  max_span = choose_span_size (self, located);
+  for (guint i = 0; i < self->packs->len; i++)
     plan_pack_spans (self, g_ptr_array_index (self->packs, i), located, max_span, fetches);
   return fetches;
 }
