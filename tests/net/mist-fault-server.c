@@ -36,6 +36,7 @@ struct _MistFaultServer
   GSocketService *service; /* created and started in thread */
   guint16 port;
   GMutex lock; /* protects everything below */
+  GCond changed;       /* signalled once port is set, and when a worker moves to finished */
   GHashTable *objects; /* name → Object * */
   Faults faults;
   gboolean ranges_supported;
@@ -43,8 +44,8 @@ struct _MistFaultServer
   guint etag_serial;
   GPtrArray *requests; /* MistFaultRequest * */
   gboolean stopping;
-  guint n_running; /* handlers that are running */
-  GCond idle;      /* signalled when n_running drops to 0, and once port is set */
+  GPtrArray *workers;  /* GThread * serving one connection each, owned until joined */
+  GPtrArray *finished; /* GThread * of workers that returned, owned until joined */
 };
 
 static void
@@ -346,28 +347,66 @@ handle_connection (MistFaultServer *server, GSocketConnection *connection)
   plan_clear (&plan);
 }
 
+typedef struct
+{
+  MistFaultServer *server;
+  GSocketConnection *connection; /* owned */
+} WorkerData;
+
+static gpointer
+serve_connection (gpointer data)
+{
+  WorkerData *worker_data = data;
+  MistFaultServer *server = worker_data->server;
+
+  handle_connection (server, worker_data->connection);
+  g_object_unref (worker_data->connection);
+  g_free (worker_data);
+
+  /* From here on the thread only returns, so joining it does not block for long. */
+  g_mutex_lock (&server->lock);
+  g_ptr_array_remove_fast (server->workers, g_thread_self ());
+  g_ptr_array_add (server->finished, g_thread_self ());
+  g_cond_broadcast (&server->changed);
+  g_mutex_unlock (&server->lock);
+  return NULL;
+}
+
+static void
+join_finished_workers (MistFaultServer *server)
+{
+  g_autoptr (GPtrArray) finished = NULL;
+
+  g_mutex_lock (&server->lock);
+  finished = g_steal_pointer (&server->finished);
+  server->finished = g_ptr_array_new ();
+  g_mutex_unlock (&server->lock);
+
+  for (guint i = 0; i < finished->len; i++)
+    g_thread_join (g_ptr_array_index (finished, i));
+}
+
+/* Each connection gets its own joinable thread, because the pool threads of a
+ * GThreadedSocketService stay alive after the service is freed (GLib 2.74).
+ * mist_fault_server_free() joins them all, so no server thread outlives the server. */
 static gboolean
-on_run (GThreadedSocketService *service,
-        GSocketConnection *connection,
-        GObject *source,
-        gpointer data)
+on_incoming (GSocketService *service, GSocketConnection *connection, GObject *source, gpointer data)
 {
   MistFaultServer *server = data;
 
+  join_finished_workers (server);
+
   g_mutex_lock (&server->lock);
-  if (server->stopping)
+  if (!server->stopping)
     {
-      g_mutex_unlock (&server->lock);
-      return TRUE;
+      WorkerData *worker_data = g_new0 (WorkerData, 1);
+
+      worker_data->server = server;
+      worker_data->connection = g_object_ref (connection);
+      /* Added under the lock, so the worker finds itself in workers when it finishes. */
+      g_ptr_array_add (server->workers,
+                       g_thread_new ("fault-connection", serve_connection, worker_data));
     }
-  server->n_running++;
-  g_mutex_unlock (&server->lock);
-
-  handle_connection (server, connection);
-
-  g_mutex_lock (&server->lock);
-  if (--server->n_running == 0)
-    g_cond_signal (&server->idle);
   g_mutex_unlock (&server->lock);
   return TRUE;
 }
@@ -384,19 +423,19 @@ run_listener (gpointer data)
   g_autoptr (GSocketAddress) bound_address = NULL;
 
   g_main_context_push_thread_default (server->context);
-  server->service = g_threaded_socket_service_new (16);
+  server->service = g_socket_service_new ();
   loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
   address = g_inet_socket_address_new (loopback, 0);
   g_socket_listener_add_address (G_SOCKET_LISTENER (server->service), address,
                                  G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, NULL,
                                  &bound_address, &error);
   g_assert_no_error (error);
-  g_signal_connect (server->service, "run", G_CALLBACK (on_run), server);
+  g_signal_connect (server->service, "incoming", G_CALLBACK (on_incoming), server);
   g_socket_service_start (server->service);
 
   g_mutex_lock (&server->lock);
   server->port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound_address));
-  g_cond_broadcast (&server->idle);
+  g_cond_broadcast (&server->changed);
   g_mutex_unlock (&server->lock);
 
   g_main_loop_run (server->loop);
@@ -413,7 +452,9 @@ mist_fault_server_new (void)
   MistFaultServer *server = g_new0 (MistFaultServer, 1);
 
   g_mutex_init (&server->lock);
-  g_cond_init (&server->idle);
+  g_cond_init (&server->changed);
+  server->workers = g_ptr_array_new ();
+  server->finished = g_ptr_array_new ();
   server->objects = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, object_free);
   server->requests = g_ptr_array_new_with_free_func (mist_fault_request_free);
   server->ranges_supported = TRUE;
@@ -423,7 +464,7 @@ mist_fault_server_new (void)
 
   g_mutex_lock (&server->lock);
   while (server->port == 0)
-    g_cond_wait (&server->idle, &server->lock);
+    g_cond_wait (&server->changed, &server->lock);
   g_mutex_unlock (&server->lock);
   return server;
 }
@@ -449,18 +490,23 @@ mist_fault_server_free (MistFaultServer *server)
   g_source_unref (source);
   g_thread_join (server->thread);
 
+  /* The listener has stopped, so no worker starts any more. Running workers see
+   * stopping and end their response early. */
   g_mutex_lock (&server->lock);
-  while (server->n_running > 0)
-    g_cond_wait (&server->idle, &server->lock);
+  while (server->workers->len > 0)
+    g_cond_wait (&server->changed, &server->lock);
   g_mutex_unlock (&server->lock);
+  join_finished_workers (server);
 
   g_object_unref (server->service);
   g_main_loop_unref (server->loop);
   g_main_context_unref (server->context);
   g_hash_table_unref (server->objects);
   g_ptr_array_unref (server->requests);
+  g_ptr_array_unref (server->workers);
+  g_ptr_array_unref (server->finished);
   g_mutex_clear (&server->lock);
-  g_cond_clear (&server->idle);
+  g_cond_clear (&server->changed);
   g_free (server);
 }
 

@@ -3,8 +3,9 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
  * Serves GET /objects/<name> from memory with strong ETags, Range and If-Range, one
- * request per connection, each connection in its own thread. The faults below apply to
- * the next requests in the order they arrive, whatever object they ask for.
+ * request per connection, each connection in its own thread, which
+ * mist_fault_server_free() joins. The faults below apply to the next requests in the
+ * order they arrive, whatever object they ask for.
  */
 #pragma once
 
