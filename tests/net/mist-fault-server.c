@@ -46,6 +46,8 @@ struct _MistFaultServer
   gboolean stopping;
   GPtrArray *workers;  /* GThread * serving one connection each, owned until joined */
   GPtrArray *finished; /* GThread * of workers that returned, owned until joined */
+  guint n_in_progress; /* connections counted by increment_in_progress() */
+  guint peak_in_progress;
 };
 
 static void
@@ -211,8 +213,32 @@ server_is_stopping (MistFaultServer *server)
   return stopping;
 }
 
+/* A connection counts as in progress from the end of its request headers until the server
+ * starts the write that completes the response. The count drops before that write, so a
+ * client that read a whole response and sent its next request is never counted twice. */
 static void
-send_body (MistFaultServer *server, GOutputStream *output, const Plan *plan)
+increment_in_progress (MistFaultServer *server, gboolean *counted)
+{
+  g_mutex_lock (&server->lock);
+  *counted = TRUE;
+  server->n_in_progress++;
+  server->peak_in_progress = MAX (server->peak_in_progress, server->n_in_progress);
+  g_mutex_unlock (&server->lock);
+}
+
+static void
+decrement_in_progress (MistFaultServer *server, gboolean *counted)
+{
+  if (!*counted)
+    return;
+  g_mutex_lock (&server->lock);
+  *counted = FALSE;
+  server->n_in_progress--;
+  g_mutex_unlock (&server->lock);
+}
+
+static void
+send_body (MistFaultServer *server, GOutputStream *output, const Plan *plan, gboolean *counted)
 {
   gsize size = 0;
   const guint8 *bytes = g_bytes_get_data (plan->data, &size);
@@ -227,6 +253,8 @@ send_body (MistFaultServer *server, GOutputStream *output, const Plan *plan)
 
       if (server_is_stopping (server))
         return;
+      if (sent + n == end)
+        decrement_in_progress (server, counted);
       if (!write_all (output, bytes + plan->start + sent, n))
         return;
       sent += n;
@@ -250,7 +278,7 @@ send_body (MistFaultServer *server, GOutputStream *output, const Plan *plan)
 }
 
 static void
-send_response (MistFaultServer *server, GOutputStream *output, const Plan *plan)
+send_response (MistFaultServer *server, GOutputStream *output, const Plan *plan, gboolean *counted)
 {
   g_autoptr (GString) head = g_string_new (NULL);
   gsize size = plan->data != NULL ? g_bytes_get_size (plan->data) : 0;
@@ -262,6 +290,7 @@ send_response (MistFaultServer *server, GOutputStream *output, const Plan *plan)
   if (plan->data == NULL)
     {
       g_string_append (head, "Content-Length: 0\r\n\r\n");
+      decrement_in_progress (server, counted);
       write_all (output, head->str, head->len);
       return;
     }
@@ -277,8 +306,10 @@ send_response (MistFaultServer *server, GOutputStream *output, const Plan *plan)
     g_string_append_printf (head, "Content-Length: %" G_GUINT64_FORMAT "\r\n",
                             size - plan->start + (plan->extra_declared ? plan->extra : 0));
   g_string_append (head, "Content-Type: application/octet-stream\r\n\r\n");
+  if (plan->start == size)
+    decrement_in_progress (server, counted);
   if (write_all (output, head->str, head->len))
-    send_body (server, output, plan);
+    send_body (server, output, plan, counted);
 }
 
 static gint64
@@ -303,6 +334,7 @@ handle_connection (MistFaultServer *server, GSocketConnection *connection)
   g_auto (GStrv) words = NULL;
   MistFaultRequest *request;
   Plan plan = { 0 };
+  gboolean counted = FALSE;
 
   input = g_data_input_stream_new (g_io_stream_get_input_stream (G_IO_STREAM (connection)));
   g_data_input_stream_set_newline_type (input, G_DATA_STREAM_NEWLINE_TYPE_CR_LF);
@@ -342,7 +374,9 @@ handle_connection (MistFaultServer *server, GSocketConnection *connection)
   g_ptr_array_add (server->requests, request);
   g_mutex_unlock (&server->lock);
 
-  send_response (server, g_io_stream_get_output_stream (G_IO_STREAM (connection)), &plan);
+  increment_in_progress (server, &counted);
+  send_response (server, g_io_stream_get_output_stream (G_IO_STREAM (connection)), &plan, &counted);
+  decrement_in_progress (server, &counted);
   g_io_stream_close (G_IO_STREAM (connection), NULL, NULL);
   plan_clear (&plan);
 }
@@ -600,6 +634,17 @@ mist_fault_server_set_rate (MistFaultServer *server, guint64 bytes_per_second)
   g_mutex_lock (&server->lock);
   server->rate = bytes_per_second;
   g_mutex_unlock (&server->lock);
+}
+
+guint
+mist_fault_server_get_peak_connections (MistFaultServer *server)
+{
+  guint peak;
+
+  g_mutex_lock (&server->lock);
+  peak = server->peak_in_progress;
+  g_mutex_unlock (&server->lock);
+  return peak;
 }
 
 GPtrArray *

@@ -68,6 +68,11 @@ void mist_fault_server_set_ranges_supported (MistFaultServer *server, gboolean s
 /* Limits each response body to bytes_per_second (0 for no limit). */
 void mist_fault_server_set_rate (MistFaultServer *server, guint64 bytes_per_second);
 
+/* The maximum number of connections that had a request in progress at the same time,
+ * each counted from the end of its request headers until the server starts writing the
+ * last bytes of its response. */
+guint mist_fault_server_get_peak_connections (MistFaultServer *server);
+
 /* A copy of the requests served so far, oldest first (MistFaultRequest *). */
 GPtrArray *mist_fault_server_get_requests (MistFaultServer *server);
 void mist_fault_request_free (gpointer request);
