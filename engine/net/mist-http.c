@@ -11,6 +11,13 @@
 /* Maximum wait taken from a Retry-After header; a longer value is clamped to it. */
 #define RETRY_AFTER_MAX_SECONDS (6 * 60 * 60)
 
+/* libsoup 3.2 allows 10 connections in all and 2 per host by default, which would cap
+ * the downloader at 2 transfers from one server. 64 per host is the maximum of the
+ * downloader's "max-parallel", so that setting is the limit that applies. The total lets
+ * 64 transfers from a content server (content-base-url) run beside API requests. */
+#define MAX_CONNECTIONS_PER_HOST 64
+#define MAX_CONNECTIONS 128
+
 static void
 free_certificate_list (gpointer data)
 {
@@ -25,6 +32,8 @@ mist_http_session_new (const char *extra_ca_file, GError **error)
   session = soup_session_new_with_options ("user-agent", "mist/" MIST_VERSION,
                                            "timeout", 60,
                                            "idle-timeout", 60,
+                                           "max-conns", MAX_CONNECTIONS,
+                                           "max-conns-per-host", MAX_CONNECTIONS_PER_HOST,
                                            NULL);
 
   /* Without the decoder libsoup sends no Accept-Encoding, and the body is the object's

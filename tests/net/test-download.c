@@ -199,6 +199,31 @@ test_download_parallel (Fixture *fixture, gconstpointer data)
     }
 }
 
+/* Each object takes nearly 2 s at the server's rate, long enough for all the transfers
+ * allowed to run at once to be in progress together. libsoup's default of 2 connections
+ * per host would hold the peak at 2. */
+static void
+test_download_parallel_limit (Fixture *fixture, gconstpointer data)
+{
+  const guint max_parallel = GPOINTER_TO_UINT (data);
+  TestObject *objects[8];
+  g_autoptr (GError) error = NULL;
+
+  mist_downloader_set_max_parallel (fixture->downloader, max_parallel);
+  mist_fault_server_set_rate (fixture->server, 64 * 1024);
+  for (guint i = 0; i < G_N_ELEMENTS (objects); i++)
+    objects[i] = add_object (fixture, 128 * 1024);
+
+  g_assert_true (fetch_objects (fixture, objects, G_N_ELEMENTS (objects), &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (mist_fault_server_get_peak_connections (fixture->server), ==, max_parallel);
+  for (guint i = 0; i < G_N_ELEMENTS (objects); i++)
+    {
+      assert_object_cached (fixture, objects[i]);
+      test_object_free (objects[i]);
+    }
+}
+
 static void
 test_download_server_errors_retried (Fixture *fixture, gconstpointer data)
 {
@@ -741,6 +766,10 @@ main (int argc, char **argv)
 
   g_test_add_func ("/net/token-bucket/rate", test_token_bucket_rate);
   add_test ("/net/download/parallel", test_download_parallel);
+  g_test_add ("/net/download/parallel-limit/8", Fixture, GUINT_TO_POINTER (8), fixture_set_up,
+              test_download_parallel_limit, fixture_tear_down);
+  g_test_add ("/net/download/parallel-limit/3", Fixture, GUINT_TO_POINTER (3), fixture_set_up,
+              test_download_parallel_limit, fixture_tear_down);
   add_test ("/net/download/server-errors-retried", test_download_server_errors_retried);
   add_test ("/net/download/server-errors-exhausted", test_download_server_errors_exhausted);
   add_test ("/net/download/not-found-not-retried", test_download_not_found_not_retried);
