@@ -2,142 +2,48 @@
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
- * nginx runs without root: its prefix, configuration, pid file, logs and temporary
- * folders are all in the test's folder, and it listens on a loopback port.
+ * nginx runs without root on a loopback port (tests/lib/mist-test-nginx.h).
  */
 #include "backend-test-util.h"
+#include "mist-test-nginx.h"
 
 #include <gio/gio.h>
-#include <signal.h>
 #include <string.h>
-#include <sys/prctl.h>
 
 typedef struct
 {
   BackendFixture base;
-  char *root;      /* contains the server's data folder and nginx's prefix */
+  char *root; /* contains the server's data folder */
   char *data_dir;
-  char *base_url;  /* content base URL on nginx */
-  GSubprocess *nginx;
+  const char *base_url; /* content base URL on nginx, owned by nginx */
+  MistTestNginx *nginx;
   char *object_id;
   GBytes *object;
 } NginxFixture;
 
-static const char *
-find_nginx (void)
-{
-  static const char *const candidates[] = { "/usr/sbin/nginx", "/usr/bin/nginx" };
-
-  for (guint i = 0; i < G_N_ELEMENTS (candidates); i++)
-    if (g_file_test (candidates[i], G_FILE_TEST_IS_EXECUTABLE))
-      return candidates[i];
-  return NULL;
-}
-
-static guint16
-free_port (void)
-{
-  g_autoptr (GSocket) socket = NULL;
-  g_autoptr (GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
-  g_autoptr (GSocketAddress) address = g_inet_socket_address_new (loopback, 0);
-  g_autoptr (GSocketAddress) bound = NULL;
-  g_autoptr (GError) error = NULL;
-
-  socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP,
-                         &error);
-  g_assert_no_error (error);
-  g_socket_bind (socket, address, FALSE, &error);
-  g_assert_no_error (error);
-  bound = g_socket_get_local_address (socket, &error);
-  g_assert_no_error (error);
-  return g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
-}
-
-static void
-die_with_parent (gpointer data)
-{
-  prctl (PR_SET_PDEATHSIG, SIGKILL);
-}
-
-static gboolean
-nginx_answers (guint16 port)
-{
-  g_autoptr (GSocketClient) client = g_socket_client_new ();
-  g_autoptr (GSocketConnection) connection = NULL;
-
-  connection = g_socket_client_connect_to_host (client, "127.0.0.1", port, NULL, NULL);
-  return connection != NULL;
-}
-
-static void
-start_nginx (NginxFixture *fixture, const char *nginx, guint16 port)
-{
-  g_autofree char *prefix = g_build_filename (fixture->root, "nginx", NULL);
-  g_autofree char *conf = g_build_filename (prefix, "nginx.conf", NULL);
-  g_autofree char *error_log = g_build_filename (prefix, "error.log", NULL);
-  g_autofree char *globals = NULL;
-  g_autofree char *config = NULL;
-  g_autoptr (GSubprocessLauncher) launcher = NULL;
-  g_autoptr (GError) error = NULL;
-  gint64 deadline;
-
-  g_assert_cmpint (g_mkdir_with_parents (prefix, 0755), ==, 0);
-  /* "user" matters only when the test runs as root, where workers would otherwise
-   * switch to an account that cannot read the private temporary folder. */
-  config = g_strdup_printf ("user root root;\n"
-                            "worker_processes 1;\n"
-                            "events { worker_connections 64; }\n"
-                            "http {\n"
-                            "  access_log off;\n"
-                            "  client_body_temp_path %1$s/body;\n"
-                            "  proxy_temp_path %1$s/proxy;\n"
-                            "  fastcgi_temp_path %1$s/fastcgi;\n"
-                            "  uwsgi_temp_path %1$s/uwsgi;\n"
-                            "  scgi_temp_path %1$s/scgi;\n"
-                            "  server {\n"
-                            "    listen 127.0.0.1:%2$u;\n"
-                            "    location /mist/ { alias %3$s/content/; }\n"
-                            "  }\n"
-                            "}\n",
-                            prefix, port, fixture->data_dir);
-  g_file_set_contents (conf, config, -1, &error);
-  g_assert_no_error (error);
-  globals = g_strdup_printf ("daemon off; master_process on; pid %s/nginx.pid; error_log %s;",
-                             prefix, error_log);
-
-  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
-  g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
-  fixture->nginx = g_subprocess_launcher_spawn (launcher, &error, nginx, "-e", error_log, "-p",
-                                                prefix, "-c", conf, "-g", globals, NULL);
-  g_assert_no_error (error);
-
-  deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
-  while (!nginx_answers (port))
-    {
-      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
-      g_usleep (20 * 1000);
-    }
-}
-
 static void
 nginx_setup (NginxFixture *fixture, gconstpointer data)
 {
-  const char *nginx = find_nginx ();
   g_autoptr (GError) error = NULL;
   g_autoptr (GBytes) content = pseudo_random_bytes (50000, 11);
   g_autofree char *build = NULL;
+  g_autofree char *content_dir = NULL;
   g_autoptr (JsonNode) manifest = NULL;
   MistTestServerOptions options = { 0 };
-  guint16 port;
 
-  if (nginx == NULL)
-    return;
   fixture->root = g_dir_make_tmp ("mist-nginx-XXXXXX", &error);
   g_assert_no_error (error);
   fixture->data_dir = g_build_filename (fixture->root, "data", NULL);
-  port = free_port ();
-  fixture->base_url = g_strdup_printf ("http://127.0.0.1:%u/mist", port);
-  start_nginx (fixture, nginx, port);
+  content_dir = g_build_filename (fixture->data_dir, "content", NULL);
+  fixture->nginx = mist_test_nginx_start (content_dir, &error);
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND))
+    {
+      mist_test_remove_tree (fixture->root);
+      g_clear_pointer (&fixture->root, g_free);
+      return;
+    }
+  g_assert_no_error (error);
+  fixture->base_url = mist_test_nginx_get_base_url (fixture->nginx);
 
   options.data_dir = fixture->data_dir;
   options.content_base_url = fixture->base_url;
@@ -159,16 +65,10 @@ nginx_teardown (NginxFixture *fixture, gconstpointer data)
   if (fixture->root == NULL)
     return;
   backend_fixture_teardown (&fixture->base);
-  if (fixture->nginx != NULL)
-    {
-      g_subprocess_send_signal (fixture->nginx, SIGQUIT);
-      g_subprocess_wait (fixture->nginx, NULL, NULL);
-      g_clear_object (&fixture->nginx);
-    }
+  g_clear_pointer (&fixture->nginx, mist_test_nginx_free);
   mist_test_remove_tree (fixture->root);
   g_free (fixture->root);
   g_free (fixture->data_dir);
-  g_free (fixture->base_url);
   g_free (fixture->object_id);
   g_bytes_unref (fixture->object);
 }
