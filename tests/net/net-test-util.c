@@ -10,10 +10,16 @@
 gboolean
 net_server_start (NetServer *net)
 {
+  return net_server_start_with_options (net, NULL);
+}
+
+gboolean
+net_server_start_with_options (NetServer *net, const MistTestServerOptions *options)
+{
   g_autoptr (GError) error = NULL;
 
   memset (net, 0, sizeof *net);
-  net->server = mist_test_server_start (NULL, &error);
+  net->server = mist_test_server_start (options, &error);
   if (net->server == NULL)
     {
       g_autofree char *reason = g_strdup_printf ("backend-stub did not start: %s",

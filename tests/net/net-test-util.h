@@ -20,6 +20,8 @@ typedef struct
 /* Starts a server (skipping the test when it cannot start) and logs the admin in.
  * Returns FALSE when the test was skipped. */
 gboolean net_server_start (NetServer *net);
+/* The same with options for the server (NULL for the defaults). */
+gboolean net_server_start_with_options (NetServer *net, const MistTestServerOptions *options);
 void net_server_stop (NetServer *net);
 
 /* Writes a build folder under the work folder: a start script "bin/game" that prints

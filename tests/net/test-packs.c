@@ -2,14 +2,16 @@
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
- * The server is a real backend-stub; the client is the engine's queue, as the launcher
- * runs it. Every request the client's session sends is recorded, to count the requests
- * for objects and to see where a resumed transfer starts.
+ * The server is a real backend-stub. It also serves the objects, except in the case where
+ * a real nginx serves its data folder (content-base-url). The client is the engine's
+ * queue, as the launcher runs it. Every request the client's session sends is recorded,
+ * to count the requests for objects and to see where a resumed transfer starts.
  */
 #include "mist-hash.h"
 #include "mist-object-cache.h"
 #include "mist-pack.h"
 #include "mist-queue.h"
+#include "mist-test-nginx.h"
 #include "net-test-util.h"
 
 #include <fcntl.h>
@@ -33,6 +35,8 @@ typedef struct
   char *v1;
   char *v2;
   GPtrArray *requests; /* "PATH RANGE" of every object request, RANGE "-" without one */
+  MistTestNginx *nginx; /* serves the objects in the case that starts it, or NULL */
+  char *data_root;      /* contains the server's data folder when nginx serves it */
 } Fixture;
 
 static void
@@ -84,6 +88,43 @@ write_small_files_build (Fixture *fixture, const char *name, const char *source)
   return root;
 }
 
+/* Starts nginx on a data folder of the test's own, then the backend-stub on that folder
+ * with nginx as its content-base-url. Skips the test when nginx is not installed. */
+static gboolean
+start_servers_with_nginx (Fixture *fixture)
+{
+  MistTestServerOptions options = { 0 };
+  g_autofree char *data_dir = NULL;
+  g_autofree char *content_dir = NULL;
+  g_autoptr (GError) error = NULL;
+
+  fixture->data_root = g_dir_make_tmp ("mist-packs-data-XXXXXX", &error);
+  g_assert_no_error (error);
+  data_dir = g_build_filename (fixture->data_root, "data", NULL);
+  content_dir = g_build_filename (data_dir, "content", NULL);
+  fixture->nginx = mist_test_nginx_start (content_dir, &error);
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND))
+    {
+      g_test_skip (error->message);
+      return FALSE;
+    }
+  g_assert_no_error (error);
+
+  options.data_dir = data_dir;
+  options.content_base_url = mist_test_nginx_get_base_url (fixture->nginx);
+  return net_server_start_with_options (&fixture->net, &options);
+}
+
+static void
+stop_nginx (Fixture *fixture)
+{
+  g_clear_pointer (&fixture->nginx, mist_test_nginx_free);
+  if (fixture->data_root != NULL)
+    mist_test_remove_tree (fixture->data_root);
+  g_clear_pointer (&fixture->data_root, g_free);
+}
+
+/* data is TRUE for a case whose objects nginx serves. */
 static void
 fixture_set_up (Fixture *fixture, gconstpointer data)
 {
@@ -91,7 +132,10 @@ fixture_set_up (Fixture *fixture, gconstpointer data)
   g_autoptr (GError) error = NULL;
   g_autofree char *db_path = NULL;
 
-  fixture->started = net_server_start (&fixture->net);
+  if (GPOINTER_TO_INT (data))
+    fixture->started = start_servers_with_nginx (fixture);
+  else
+    fixture->started = net_server_start (&fixture->net);
   if (!fixture->started)
     return;
   fixture->requests = g_ptr_array_new_with_free_func (g_free);
@@ -133,13 +177,17 @@ static void
 fixture_tear_down (Fixture *fixture, gconstpointer data)
 {
   if (!fixture->started)
-    return;
+    {
+      stop_nginx (fixture);
+      return;
+    }
   g_signal_handlers_disconnect_by_data (mist_client_get_session (fixture->client), fixture);
   g_clear_object (&fixture->queue);
   g_clear_object (&fixture->downloader);
   g_clear_pointer (&fixture->db, mist_state_db_unref);
   g_clear_object (&fixture->client);
   net_server_stop (&fixture->net);
+  stop_nginx (fixture);
   g_free (fixture->games_dir);
   g_free (fixture->cache_dir);
   g_free (fixture->v1);
@@ -225,6 +273,166 @@ test_packs_install_update (Fixture *fixture, gconstpointer data)
   g_assert_cmpuint (fixture->requests->len, <=, 2);
   /* Asked for in advance of the plan, and not again once the plan needs it. */
   g_assert_cmpuint (fixture->patch_set_requests, ==, 1);
+}
+
+/* Adds the relative path of every file under root/relative to paths. */
+static void
+list_files (const char *root, const char *relative, GPtrArray *paths)
+{
+  g_autofree char *folder = g_build_filename (root, relative, NULL);
+  g_autoptr (GDir) dir = g_dir_open (folder, 0, NULL);
+  const char *name;
+
+  g_assert_nonnull (dir);
+  while ((name = g_dir_read_name (dir)) != NULL)
+    {
+      char *child = g_build_filename (relative, name, NULL);
+      g_autofree char *path = g_build_filename (root, child, NULL);
+
+      if (g_file_test (path, G_FILE_TEST_IS_DIR))
+        {
+          list_files (root, child, paths);
+          g_free (child);
+        }
+      else
+        g_ptr_array_add (paths, child);
+    }
+}
+
+static char *
+hash_file (const char *path)
+{
+  g_autoptr (GError) error = NULL;
+  char *hex = mist_sha256_hex_file (path, NULL, &error);
+
+  if (hex == NULL)
+    g_error ("Failed to hash %s: %s", path, error->message);
+  return hex;
+}
+
+/* Asserts that install_dir contains the files of build_dir, each with the same SHA-256,
+ * and no other file. */
+static void
+assert_tree_sha256 (const char *build_dir, const char *install_dir)
+{
+  g_autoptr (GPtrArray) expected = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GPtrArray) installed = g_ptr_array_new_with_free_func (g_free);
+
+  list_files (build_dir, "", expected);
+  list_files (install_dir, "", installed);
+  g_assert_cmpuint (installed->len, ==, expected->len);
+  for (guint i = 0; i < expected->len; i++)
+    {
+      const char *path = g_ptr_array_index (expected, i);
+      g_autofree char *source = g_build_filename (build_dir, path, NULL);
+      g_autofree char *target = g_build_filename (install_dir, path, NULL);
+      g_autofree char *expected_hash = hash_file (source);
+      g_autofree char *actual_hash = hash_file (target);
+
+      if (g_strcmp0 (actual_hash, expected_hash) != 0)
+        g_error ("%s has SHA-256 %s, expected %s as in %s", target, actual_hash, expected_hash,
+                 source);
+    }
+}
+
+/* Adds the ids of the packs listed in the API's reply for path, a manifest or a patch
+ * set. */
+static void
+add_pack_ids (Fixture *fixture, const char *path, GHashTable *pack_ids)
+{
+  g_autoptr (SoupMessage) message = NULL;
+  g_autoptr (GBytes) reply = NULL;
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  g_autoptr (GError) error = NULL;
+  JsonObject *root;
+  JsonArray *packs;
+
+  message = mist_test_server_send (fixture->net.server, "GET", path, fixture->net.admin_token, NULL,
+                                   &reply, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (soup_message_get_status (message), ==, SOUP_STATUS_OK);
+  json_parser_load_from_data (parser, g_bytes_get_data (reply, NULL),
+                              (gssize)g_bytes_get_size (reply), &error);
+  g_assert_no_error (error);
+  root = json_node_get_object (json_parser_get_root (parser));
+  g_assert_true (json_object_has_member (root, "packs"));
+  packs = json_object_get_array_member (root, "packs");
+  for (guint i = 0; i < json_array_get_length (packs); i++)
+    {
+      JsonObject *pack = json_array_get_object_element (packs, i);
+
+      g_hash_table_add (pack_ids, g_strdup (json_object_get_string_member (pack, "id")));
+    }
+}
+
+/* Asserts that the requests nginx logged after the first n_checked are all Range requests
+ * for packs that pack_ids lists, and that the client sent all its object requests of this
+ * step to nginx. About 4 MB of small objects fit in one pack, fetched in one span per
+ * transfer slot, so there are at most 2 requests, as in /net/packs/install-update. */
+static void
+assert_nginx_served_packs (Fixture *fixture, GHashTable *pack_ids, guint *n_checked)
+{
+  g_autoptr (GPtrArray) requests = NULL;
+  g_autoptr (GError) error = NULL;
+  guint n_new;
+
+  requests = mist_test_nginx_get_requests (fixture->nginx, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (requests->len, >=, *n_checked);
+  n_new = requests->len - *n_checked;
+  for (guint i = *n_checked; i < requests->len; i++)
+    {
+      const char *request = g_ptr_array_index (requests, i);
+      g_auto (GStrv) fields = g_strsplit (request, " ", -1);
+      g_autofree char *object_id = NULL;
+
+      g_test_message ("nginx: %s", request);
+      g_assert_cmpuint (g_strv_length (fields), ==, 4);
+      g_assert_cmpstr (fields[0], ==, "GET");
+      g_assert_true (g_str_has_prefix (fields[1], "/mist/objects/"));
+      object_id = g_path_get_basename (fields[1]);
+      g_assert_true (g_hash_table_contains (pack_ids, object_id));
+      g_assert_cmpstr (fields[2], ==, "206");
+      g_assert_true (g_str_has_prefix (fields[3], "bytes="));
+    }
+  g_assert_cmpuint (n_new, >, 0);
+  g_assert_cmpuint (n_new, <=, 2);
+  g_assert_cmpuint (fixture->requests->len, ==, n_new);
+  *n_checked = requests->len;
+}
+
+/* The install and update of /net/packs/install-update, with nginx serving the objects
+ * from the server's data folder as a static file server. */
+static void
+test_packs_nginx_install_update (Fixture *fixture, gconstpointer data)
+{
+  g_autoptr (GHashTable) install_packs
+    = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autoptr (GHashTable) update_packs
+    = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autofree char *install_path = NULL;
+  g_autoptr (GError) error = NULL;
+  guint n_checked = 0;
+
+  if (!fixture->started)
+    return;
+  install_path = g_build_filename (fixture->games_dir, "many", NULL);
+  add_pack_ids (fixture, "/api/v1/games/many/versions/1/manifest", install_packs);
+  run_job (fixture, MIST_JOB_KIND_INSTALL);
+  assert_tree_sha256 (fixture->v1, install_path);
+  assert_nginx_served_packs (fixture, install_packs, &n_checked);
+
+  /* The client prefers the patch set's packs, but may take entries from the version's. */
+  net_push (&fixture->net, "many", "2.0", fixture->v2);
+  mist_test_server_wait_for_packs (fixture->net.server, fixture->net.admin_token, "many", 2, 60,
+                                   &error);
+  g_assert_no_error (error);
+  add_pack_ids (fixture, "/api/v1/games/many/patches/1/2", update_packs);
+  add_pack_ids (fixture, "/api/v1/games/many/versions/2/manifest", update_packs);
+  g_ptr_array_set_size (fixture->requests, 0);
+  run_job (fixture, MIST_JOB_KIND_UPDATE);
+  assert_tree_sha256 (fixture->v2, install_path);
+  assert_nginx_served_packs (fixture, update_packs, &n_checked);
 }
 
 /* Returns the first pack of the version's manifest, parsed from the API. */
@@ -381,6 +589,8 @@ main (int argc, char **argv)
 #define ADD(name, function) \
   g_test_add (name, Fixture, NULL, fixture_set_up, function, fixture_tear_down)
   ADD ("/net/packs/install-update", test_packs_install_update);
+  g_test_add ("/net/packs/nginx-install-update", Fixture, GINT_TO_POINTER (TRUE), fixture_set_up,
+              test_packs_nginx_install_update, fixture_tear_down);
   ADD ("/net/packs/corrupt-entry", test_packs_corrupt_entry);
   ADD ("/net/packs/pause-resumes", test_packs_pause_resumes);
 #undef ADD
