@@ -173,9 +173,13 @@ install_fs_copy (int in_fd, int out_fd, GCancellable *cancellable, GError **erro
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (ZSTD_DCtx, ZSTD_freeDCtx)
 
 gboolean
-install_fs_unpack_zstd (int object_fd, int out_fd, GCancellable *cancellable, GError **error)
+install_fs_unpack_zstd (ZSTD_DCtx *context,
+                        int object_fd,
+                        int out_fd,
+                        MistSha256 *hash,
+                        GCancellable *cancellable,
+                        GError **error)
 {
-  g_autoptr (ZSTD_DCtx) context = ZSTD_createDCtx ();
   gsize in_capacity = ZSTD_DStreamInSize ();
   gsize out_capacity = ZSTD_DStreamOutSize ();
   g_autofree guint8 *in_buffer = g_malloc (in_capacity);
@@ -184,6 +188,7 @@ install_fs_unpack_zstd (int object_fd, int out_fd, GCancellable *cancellable, GE
   ssize_t count;
 
   /* Large files are compressed with long windows; 2^31 is zstd's maximum. */
+  ZSTD_DCtx_reset (context, ZSTD_reset_session_only);
   ZSTD_DCtx_setParameter (context, ZSTD_d_windowLogMax, 31);
   if (ftruncate (out_fd, 0) != 0 || lseek (out_fd, 0, SEEK_SET) != 0 || lseek (object_fd, 0, SEEK_SET) != 0)
     {
@@ -208,6 +213,8 @@ install_fs_unpack_zstd (int object_fd, int out_fd, GCancellable *cancellable, GE
             }
           if (!write_all (out_fd, out_buffer, output.pos, error))
             return FALSE;
+          if (hash != NULL)
+            mist_sha256_update (hash, out_buffer, output.pos);
         }
       if (g_cancellable_set_error_if_cancelled (cancellable, error))
         return FALSE;

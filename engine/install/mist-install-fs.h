@@ -10,6 +10,9 @@
 #pragma once
 
 #include <gio/gio.h>
+#include <zstd.h>
+
+#include "mist-hash.h"
 
 G_BEGIN_DECLS
 
@@ -34,8 +37,14 @@ gboolean install_fs_fsync_dir (int dir_fd, const char *what, GError **error);
 /* Copies in_fd to out_fd from the start, with copy_file_range where the kernel allows. */
 gboolean install_fs_copy (int in_fd, int out_fd, GCancellable *cancellable, GError **error);
 
-/* Decompresses a zstd object into out_fd. */
-gboolean install_fs_unpack_zstd (int object_fd, int out_fd, GCancellable *cancellable, GError **error);
+/* Decompresses a zstd object into out_fd with context, which may be reused for the next
+ * object, and feeds the decompressed bytes to hash unless it is NULL. */
+gboolean install_fs_unpack_zstd (ZSTD_DCtx *context,
+                                 int object_fd,
+                                 int out_fd,
+                                 MistSha256 *hash,
+                                 GCancellable *cancellable,
+                                 GError **error);
 
 /* Removes a folder below parent_fd with everything in it, without following links. */
 gboolean install_fs_remove_tree (int parent_fd, const char *name, GError **error);

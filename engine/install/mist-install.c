@@ -35,6 +35,7 @@ typedef struct
   MistStateDb *db;
   const MistInstallRequest *request;
   MistObjectCache *objects;
+  ZSTD_DCtx *unpacker; /* reused for every object */
   int root_fd;
   int staging_fd;
   GPtrArray *missing;        /* MistPlanObject */
@@ -211,6 +212,21 @@ staged_exists (int staging_fd, const char *sha256)
   return fstatat (staging_fd, sha256, &info, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG (info.st_mode);
 }
 
+static gboolean
+check_digest (MistSha256 *hash, const char *expected, const char *path, GError **error)
+{
+  char actual[MIST_SHA256_HEX_LENGTH + 1];
+
+  mist_sha256_finish_hex (hash, actual);
+  if (strcmp (actual, expected) != 0)
+    {
+      g_set_error (error, MIST_ERROR, MIST_ERROR_CHECKSUM_MISMATCH,
+                   "%s has SHA-256 %s, expected %s", path, actual, expected);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 /* Hashes fd and compares with the expected hash; MIST_ERROR_CHECKSUM_MISMATCH otherwise. */
 static gboolean
 check_hash (int fd, const char *expected, const char *path, GCancellable *cancellable, GError **error)
@@ -277,19 +293,28 @@ stage_by_copy (ApplyContext *context, const MistPlanFile *file, int out_fd, GErr
   return ok;
 }
 
+/* Decompresses the file's object into out_fd, hashing the output on the way so that the
+ * staged file need not be read again. */
 static gboolean
 stage_by_full_object (ApplyContext *context, const MistPlanFile *file, int out_fd, GError **error)
 {
+  g_autoptr (MistSha256) hash = mist_sha256_new ();
   int object_fd = open_object (context, file->object_id, error);
   gboolean ok;
 
   if (object_fd < 0)
     return FALSE;
-  ok = install_fs_unpack_zstd (object_fd, out_fd, context->cancellable, error);
+  if (context->unpacker == NULL)
+    context->unpacker = ZSTD_createDCtx ();
+  ok = install_fs_unpack_zstd (context->unpacker, object_fd, out_fd, hash, context->cancellable,
+                               error);
   close (object_fd);
   if (!ok)
-    g_prefix_error (error, "Object %s: ", file->object_id);
-  return ok;
+    {
+      g_prefix_error (error, "Object %s: ", file->object_id);
+      return FALSE;
+    }
+  return check_digest (hash, file->sha256, file->path, error);
 }
 
 /* Applies the file's deltas in order, each result into its own temporary file that is
@@ -349,6 +374,7 @@ stage_file (ApplyContext *context, MistPlanFile *file, GError **error)
   g_autoptr (GError) local_error = NULL;
   int out_fd;
   gboolean built = FALSE;
+  gboolean verified = FALSE; /* the content was hashed while it was built */
 
   out_fd = create_temporary (context->staging_fd, temporary, error);
   if (out_fd < 0)
@@ -357,7 +383,12 @@ stage_file (ApplyContext *context, MistPlanFile *file, GError **error)
   if (file->copy_from != NULL)
     built = stage_by_copy (context, file, out_fd, &local_error);
   else if (file->deltas->len > 0)
-    built = stage_by_deltas (context, file, out_fd, &local_error);
+    {
+      const MistPlanDelta *last = g_ptr_array_index (file->deltas, file->deltas->len - 1);
+
+      built = stage_by_deltas (context, file, out_fd, &local_error);
+      verified = built && strcmp (last->target_sha256, file->sha256) == 0;
+    }
 
   if ((file->copy_from != NULL || file->deltas->len > 0) && !built)
     {
@@ -385,6 +416,7 @@ stage_file (ApplyContext *context, MistPlanFile *file, GError **error)
           return TRUE;
         }
       built = stage_by_full_object (context, file, out_fd, &local_error);
+      verified = built;
       /* The cache drops an object it finds damaged, to be fetched again. */
       if (!built && g_error_matches (local_error, MIST_ERROR, MIST_ERROR_NOT_FOUND))
         {
@@ -397,8 +429,9 @@ stage_file (ApplyContext *context, MistPlanFile *file, GError **error)
         g_propagate_error (error, g_steal_pointer (&local_error));
     }
 
-  if (!built || !check_hash (out_fd, file->sha256, file->path, context->cancellable, error) ||
-      fchmod (out_fd, FILE_MODE (file->executable)) != 0)
+  if (!built
+      || (!verified && !check_hash (out_fd, file->sha256, file->path, context->cancellable, error))
+      || fchmod (out_fd, FILE_MODE (file->executable)) != 0)
     {
       if (error != NULL && *error == NULL)
         install_fs_set_error (error, errno, "flush staged file", file->path);
@@ -915,6 +948,8 @@ mist_install_apply (MistStateDb *db,
              request->game_id, (g_get_monotonic_time () - started_us) / 1000);
 
 out:
+  if (context.unpacker != NULL)
+    ZSTD_freeDCtx (context.unpacker);
   if (context.staging_fd >= 0)
     close (context.staging_fd);
   if (context.root_fd >= 0)

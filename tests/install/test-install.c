@@ -8,8 +8,10 @@
 #include "mist-object-cache.h"
 
 #include <glib/gstdio.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zstd.h>
 
 typedef struct
 {
@@ -264,6 +266,31 @@ move_objects_into_pack (Fixture *fixture, MistManifest *manifest, const char *pa
       offset += length + 100;
     }
   return cache;
+}
+
+/* An object that decompresses to other content than its file's hash fails the install,
+ * naming the file, and leaves nothing installed. */
+static void
+test_install_object_content_mismatch (Fixture *fixture, gconstpointer data)
+{
+  static const char other[] = "not the content of levels.dat";
+  g_autoptr (MistManifest) target
+    = test_make_version (fixture->objects, version_1, G_N_ELEMENTS (version_1));
+  g_autoptr (MistPlan) plan = mist_plan_new_full (0, NULL, 1, target);
+  const MistManifestFile *file = mist_manifest_lookup (target, "data/levels.dat");
+  g_autofree char *path = g_build_filename (fixture->objects, file->object_id, NULL);
+  g_autofree char *compressed = g_malloc (ZSTD_compressBound (sizeof other));
+  g_autoptr (GError) error = NULL;
+  size_t length;
+
+  length = ZSTD_compress (compressed, ZSTD_compressBound (sizeof other), other, sizeof other, 3);
+  g_assert_false (ZSTD_isError (length));
+  g_assert_true (g_file_set_contents (path, compressed, (gssize)length, &error));
+
+  g_assert_false (apply (fixture, target, plan, NULL, &error));
+  g_assert_error (error, MIST_ERROR, MIST_ERROR_CHECKSUM_MISMATCH);
+  g_assert_nonnull (strstr (error->message, "data/levels.dat"));
+  g_assert_null (mist_state_db_get_installed (fixture->db, "tetris", NULL));
 }
 
 /* Objects stored as pack entries install as single objects do; a damaged entry is
@@ -690,6 +717,7 @@ main (int argc, char **argv)
   ADD ("delta-chain", test_install_delta_chain);
   ADD ("missing-objects-then-resume", test_install_missing_objects_then_resume);
   ADD ("from-pack-entries", test_install_from_pack_entries);
+  ADD ("object-content-mismatch", test_install_object_content_mismatch);
   ADD ("delta-fallback", test_install_delta_fallback);
   ADD ("symlink-outside", test_install_symlink_outside);
   ADD ("rejects-non-empty-folder", test_install_rejects_non_empty_folder);
