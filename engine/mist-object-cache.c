@@ -20,6 +20,8 @@
 /* A pack entry is at most 1 MiB as the server writes packs; a larger size in an index
  * line is not read into memory. */
 #define MAX_ENTRY_SIZE (64 * 1024 * 1024)
+/* Offsets in an index line above this (1 TiB) are damage, not a pack. */
+#define MAX_ENTRY_OFFSET (G_GUINT64_CONSTANT (1) << 40)
 
 typedef struct
 {
@@ -165,7 +167,7 @@ apply_index_line (MistObjectCache *cache, const char *pack_id, const char *line)
       return TRUE;
     }
   if (strcmp (fields[0], "+") != 0 || n_fields != 4
-      || !g_ascii_string_to_unsigned (fields[2], 10, 0, G_MAXUINT64, &offset, NULL)
+      || !g_ascii_string_to_unsigned (fields[2], 10, 0, MAX_ENTRY_OFFSET, &offset, NULL)
       || !g_ascii_string_to_unsigned (fields[3], 10, 0, MAX_ENTRY_SIZE, &size, NULL))
     return FALSE;
   record_stored (cache, pack_id, fields[1], offset, size);
@@ -268,12 +270,21 @@ write_all_at (int fd, const guint8 *bytes, gsize length, guint64 offset)
 static gboolean
 append_line (const char *path, const char *line, GError **error)
 {
-  int fd = open (path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-  gsize length = strlen (line);
+  int fd = open (path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+  g_autofree char *ended = NULL;
+  struct stat info;
+  char last = '\n';
+  gsize length;
   gssize written;
 
   if (fd < 0)
     return set_io_error (error, errno, "open", path);
+  /* A crash may have cut the last line short: end it first, so that it spoils only
+   * itself and not the line written after it. */
+  if (fstat (fd, &info) == 0 && info.st_size > 0 && pread (fd, &last, 1, info.st_size - 1) == 1
+      && last != '\n')
+    line = ended = g_strconcat ("\n", line, NULL);
+  length = strlen (line);
   /* One write() with O_APPEND, so lines of threads storing at once do not mix. */
   written = write (fd, line, length);
   if (written != (gssize)length)
@@ -528,6 +539,16 @@ mist_object_cache_discard (MistObjectCache *cache, const char *object_id, GError
     }
   g_mutex_unlock (&cache->lock);
   return ok;
+}
+
+void
+mist_object_cache_reload (MistObjectCache *cache)
+{
+  g_mutex_lock (&cache->lock);
+  g_hash_table_remove_all (cache->entries);
+  g_hash_table_remove_all (cache->packs);
+  cache->loaded = FALSE;
+  g_mutex_unlock (&cache->lock);
 }
 
 void

@@ -51,7 +51,11 @@ gboolean mist_object_cache_store_entry (MistObjectCache *cache,
  * their last entry). An object that is not stored is no error. */
 gboolean mist_object_cache_discard (MistObjectCache *cache, const char *object_id, GError **error);
 
-/* Deletes every file in the cache folder and forgets every pack entry. */
+/* Drops the pack entries read so far from memory, so that the next lookup reads the
+ * index files again, with what another cache object or process stored or discarded. */
+void mist_object_cache_reload (MistObjectCache *cache);
+
+/* Deletes every file in the cache folder and drops every pack entry from memory. */
 void mist_object_cache_clear (MistObjectCache *cache);
 
 G_END_DECLS

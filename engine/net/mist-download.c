@@ -567,6 +567,9 @@ mist_download_run_async (MistDownload *self,
   self->bytes_done = 0;
   self->n_samples = 0;
   self->started_us = g_get_monotonic_time ();
+  /* An install or another process may have discarded or cleared pack entries since the
+   * last download: they must not count as stored. */
+  mist_object_cache_reload (mist_downloader_get_object_cache (self->downloader));
 
   if (self->entries->len == 0)
     {

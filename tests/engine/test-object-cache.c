@@ -211,6 +211,62 @@ test_bad_index_lines_ignored (Fixture *fixture, gconstpointer data)
   g_assert_true (mist_object_cache_contains (reopened, kept));
 }
 
+/* A crash may cut the index's last line short; the next line must still count. */
+static void
+test_cut_line_ended (Fixture *fixture, gconstpointer data)
+{
+  g_autofree char *cut = store (fixture, "entry whose line is cut", 0);
+  g_autofree char *index_file = cache_file (fixture, ".index");
+  g_autofree char *after = NULL;
+  g_autoptr (MistObjectCache) reopened = NULL;
+  GStatBuf info;
+
+  g_assert_cmpint (g_stat (index_file, &info), ==, 0);
+  g_assert_cmpint (truncate (index_file, info.st_size - 5), ==, 0);
+  after = store (fixture, "entry stored after the cut", 64);
+
+  reopened = mist_object_cache_new (fixture->dir);
+  g_assert_false (mist_object_cache_contains (reopened, cut));
+  g_assert_true (mist_object_cache_contains (reopened, after));
+}
+
+static void
+test_huge_offset_ignored (Fixture *fixture, gconstpointer data)
+{
+  g_autofree char *kept = store (fixture, "kept entry", 0);
+  g_autofree char *index_file = cache_file (fixture, ".index");
+  g_autofree char *contents = NULL;
+  g_autofree char *appended = NULL;
+  g_autofree char *bytes = NULL;
+  g_autoptr (MistObjectCache) reopened = NULL;
+  g_autoptr (GError) error = NULL;
+
+  g_assert_true (g_file_get_contents (index_file, &contents, NULL, &error));
+  appended = g_strconcat (contents, "+ ", kept, " 18446744073709551615 10\n", NULL);
+  g_assert_true (g_file_set_contents (index_file, appended, -1, &error));
+
+  reopened = mist_object_cache_new (fixture->dir);
+  bytes = read_object (reopened, kept, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (bytes, ==, "kept entry");
+}
+
+/* A cache object keeps what it read until reloaded: then it sees another's discard. */
+static void
+test_reload_sees_discard (Fixture *fixture, gconstpointer data)
+{
+  g_autofree char *first = store (fixture, "first entry", 0);
+  g_autofree char *second = store (fixture, "second entry", 100);
+  g_autoptr (MistObjectCache) other = mist_object_cache_new (fixture->dir);
+  g_autoptr (GError) error = NULL;
+
+  g_assert_true (mist_object_cache_discard (other, first, &error));
+  g_assert_no_error (error);
+  mist_object_cache_reload (fixture->cache);
+  g_assert_false (mist_object_cache_contains (fixture->cache, first));
+  g_assert_true (mist_object_cache_contains (fixture->cache, second));
+}
+
 static void
 test_clear_forgets_entries (Fixture *fixture, gconstpointer data)
 {
@@ -239,6 +295,9 @@ main (int argc, char **argv)
   ADD ("/object-cache/damaged-entry-discarded", test_damaged_entry_discarded);
   ADD ("/object-cache/bad-index-lines-ignored", test_bad_index_lines_ignored);
   ADD ("/object-cache/clear-forgets-entries", test_clear_forgets_entries);
+  ADD ("/object-cache/cut-line-ended", test_cut_line_ended);
+  ADD ("/object-cache/huge-offset-ignored", test_huge_offset_ignored);
+  ADD ("/object-cache/reload-sees-discard", test_reload_sees_discard);
 #undef ADD
 
   return g_test_run ();

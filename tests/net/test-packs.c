@@ -499,6 +499,21 @@ on_progress (MistJob *job, GParamSpec *pspec, gpointer data)
     mist_queue_pause (fixture->queue, job, NULL);
 }
 
+/* Starts an install at 1 MB/s, which makes the install of about 4 MB last long enough to
+ * pause it a third of the way, and returns the job once paused. */
+static MistJob *
+pause_install (Fixture *fixture)
+{
+  MistJob *job;
+
+  mist_downloader_set_rate_limit (fixture->downloader, 1000 * 1000);
+  job = add_job (fixture, MIST_JOB_KIND_INSTALL);
+  g_signal_connect (job, "notify::bytes-done", G_CALLBACK (on_progress), fixture);
+  g_assert_cmpint (wait_for_job (fixture, job), ==, MIST_JOB_STATE_PAUSED);
+  g_signal_handlers_disconnect_by_data (job, fixture);
+  return job;
+}
+
 /* Returns the length of a request's "Range: bytes=A-B", 0 without a range. */
 static guint64
 range_length (const char *request)
@@ -547,13 +562,7 @@ test_packs_pause_resumes (Fixture *fixture, gconstpointer data)
 
   if (!fixture->started)
     return;
-  /* 1 MB/s makes the install of about 4 MB last long enough to pause it a third of the
-   * way. */
-  mist_downloader_set_rate_limit (fixture->downloader, 1000 * 1000);
-  job = add_job (fixture, MIST_JOB_KIND_INSTALL);
-  g_signal_connect (job, "notify::bytes-done", G_CALLBACK (on_progress), fixture);
-  g_assert_cmpint (wait_for_job (fixture, job), ==, MIST_JOB_STATE_PAUSED);
-  g_signal_handlers_disconnect_by_data (job, fixture);
+  job = pause_install (fixture);
   stored = stored_bytes (fixture, job);
   g_test_message ("paused with %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT " bytes stored",
                   stored, mist_job_get_bytes_total (job));
@@ -581,6 +590,54 @@ test_packs_pause_resumes (Fixture *fixture, gconstpointer data)
   g_assert_cmpuint (requested, <=, mist_job_get_bytes_total (job) - stored);
 }
 
+/* Overwrites every pack file in the cache with zeros of the same length. */
+static guint
+damage_cached_packs (Fixture *fixture)
+{
+  g_autoptr (GDir) dir = g_dir_open (fixture->cache_dir, 0, NULL);
+  const char *name;
+  guint damaged = 0;
+
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *path = g_build_filename (fixture->cache_dir, name, NULL);
+      g_autofree char *zeros = NULL;
+      g_autoptr (GError) error = NULL;
+      GStatBuf info;
+
+      if (!g_str_has_prefix (name, "pack-") || g_str_has_suffix (name, ".index")
+          || g_stat (path, &info) != 0)
+        continue;
+      zeros = g_malloc0 ((gsize)info.st_size);
+      g_assert_true (g_file_set_contents (path, zeros, (gssize)info.st_size, &error));
+      g_assert_no_error (error);
+      damaged++;
+    }
+  return damaged;
+}
+
+/* Pack entries damaged in the cache while a job is paused are fetched again, and the
+ * resumed job installs the right files. */
+static void
+test_packs_damaged_cache_refetched (Fixture *fixture, gconstpointer data)
+{
+  g_autoptr (MistJob) job = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *install_path = NULL;
+
+  if (!fixture->started)
+    return;
+  job = pause_install (fixture);
+  g_assert_cmpuint (damage_cached_packs (fixture), >, 0);
+
+  mist_downloader_set_rate_limit (fixture->downloader, 0);
+  g_assert_true (mist_queue_resume (fixture->queue, job, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (wait_for_job (fixture, job), ==, MIST_JOB_STATE_DONE);
+  install_path = g_build_filename (fixture->games_dir, "many", NULL);
+  net_assert_tree_equal (fixture->v1, install_path);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -593,6 +650,7 @@ main (int argc, char **argv)
               test_packs_nginx_install_update, fixture_tear_down);
   ADD ("/net/packs/corrupt-entry", test_packs_corrupt_entry);
   ADD ("/net/packs/pause-resumes", test_packs_pause_resumes);
+  ADD ("/net/packs/damaged-cache-refetched", test_packs_damaged_cache_refetched);
 #undef ADD
 
   return g_test_run ();
