@@ -273,6 +273,26 @@ set_job_state (MistQueue *self, MistJob *job, MistJobState state, const char *me
                                           record->bytes_total, NULL, NULL, NULL);
 }
 
+/* Returns whether the database lists a job other than finished's. The launcher and
+ * mist-cli share the database and the object cache, so such a job may be running in
+ * another process. */
+static gboolean
+other_jobs_recorded (MistQueue *self, Entry *finished)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) jobs = mist_state_db_queue_list (self->context.db, &error);
+
+  if (jobs == NULL)
+    {
+      g_debug ("Keeping the object cache, as the queue cannot be read: %s", error->message);
+      return TRUE;
+    }
+  for (guint i = 0; i < jobs->len; i++)
+    if (((MistQueueJob *)g_ptr_array_index (jobs, i))->id != mist_job_get_id (finished->job))
+      return TRUE;
+  return FALSE;
+}
+
 /* Frees the disk space of a job that will not resume: its objects go unless another
  * job in the queue needs them. A job of an earlier run that was never planned in this
  * one has no object list, so the cache is only cleared when no other job is left. */
@@ -293,7 +313,7 @@ free_job_objects (MistQueue *self, Entry *finished)
       mist_job_collect_objects (entry->job, keep);
     }
 
-  if (self->entries->len <= 1)
+  if (self->entries->len <= 1 && !other_jobs_recorded (self, finished))
     mist_downloader_clear_cache (self->context.downloader);
   else if (!others_unplanned || mist_job_get_plan (finished->job) != NULL)
     mist_job_discard_objects (finished->job, keep);

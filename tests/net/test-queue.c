@@ -3,6 +3,7 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #include "mist-error.h"
+#include "mist-hash.h"
 #include "mist-http.h"
 #include "mist-launcher.h"
 #include "mist-queue.h"
@@ -196,6 +197,42 @@ test_queue_install_and_update (Fixture *fixture, gconstpointer data)
   updated = get_installed (fixture, "tetris");
   g_assert_cmpint (updated->version_ordinal, ==, 2);
   g_assert_cmpstr (updated->version_name, ==, "2.0");
+}
+
+/* A job another process recorded in the shared database keeps the object cache from
+ * being cleared when this queue runs out of jobs: its downloads may be in there. */
+static void
+test_queue_other_process_keeps_cache (Fixture *fixture, gconstpointer data)
+{
+  MistQueueJob other = { 0 };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (MistJob) install = NULL;
+  g_autofree char *v1 = NULL;
+  g_autofree char *marker_id = NULL;
+  g_autofree char *marker = NULL;
+
+  if (!fixture->started)
+    return;
+  v1 = net_write_build (&fixture->net, "v1", 4, 64 * 1024, 1);
+  net_create_game (&fixture->net, "tetris");
+  net_push (&fixture->net, "tetris", "1.0", v1);
+
+  /* Another process's job and an object it downloaded. */
+  other.game_id = (char *)"doom";
+  other.kind = MIST_JOB_KIND_INSTALL;
+  other.target_ordinal = 1;
+  other.state = MIST_JOB_STATE_QUEUED;
+  g_assert_true (mist_state_db_queue_add (fixture->db, &other, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (g_mkdir_with_parents (fixture->cache_dir, 0755), ==, 0);
+  marker_id = mist_sha256_hex_data ("doom", 4);
+  marker = g_build_filename (fixture->cache_dir, marker_id, NULL);
+  g_assert_true (g_file_set_contents (marker, "doom", -1, &error));
+
+  install = g_object_ref (add_job (fixture, "tetris", MIST_JOB_KIND_INSTALL, 0, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (wait_for_job (fixture, install), ==, MIST_JOB_STATE_DONE);
+  g_assert_true (g_file_test (marker, G_FILE_TEST_IS_REGULAR));
 }
 
 static void
@@ -425,6 +462,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   add_test ("/net/queue/install-and-update", test_queue_install_and_update);
   add_test ("/net/queue/restart-resumes", test_queue_restart_resumes);
+  add_test ("/net/queue/other-process-keeps-cache", test_queue_other_process_keeps_cache);
   add_test ("/net/queue/pause-resume-cancel", test_queue_pause_resume_cancel);
   add_test ("/net/queue/running-game-blocks-update", test_queue_running_game_blocks_update);
   add_test ("/net/queue/edits-do-not-block", test_queue_edits_do_not_block);
