@@ -22,6 +22,8 @@
 #define READ_BUFFER_SIZE (64 * 1024)
 
 #define DEFAULT_MAX_PARALLEL 8
+/* The session allows as many connections per host (mist-http.c), so each transfer gets one. */
+#define MAX_PARALLEL 64
 #define DEFAULT_MAX_ATTEMPTS 6
 #define DEFAULT_BASE_DELAY_MS 500
 #define DEFAULT_MAX_DELAY_MS 30000
@@ -191,9 +193,9 @@ mist_downloader_class_init (MistDownloaderClass *klass)
   properties[PROP_RATE_LIMIT] =
     g_param_spec_uint64 ("rate-limit", NULL, NULL, 0, G_MAXUINT64, 0,
                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
-  properties[PROP_MAX_PARALLEL] =
-    g_param_spec_uint ("max-parallel", NULL, NULL, 1, 64, DEFAULT_MAX_PARALLEL,
-                       G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_MAX_PARALLEL]
+    = g_param_spec_uint ("max-parallel", NULL, NULL, 1, MAX_PARALLEL, DEFAULT_MAX_PARALLEL,
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 }
 
@@ -288,7 +290,7 @@ mist_downloader_set_max_parallel (MistDownloader *self, guint max_parallel)
 {
   g_return_if_fail (MIST_IS_DOWNLOADER (self));
 
-  max_parallel = MAX (1, max_parallel);
+  max_parallel = CLAMP (max_parallel, 1, MAX_PARALLEL);
   if (self->max_parallel == max_parallel)
     return;
   self->max_parallel = max_parallel;

@@ -39,7 +39,8 @@ void mist_downloader_set_authorization (MistDownloader *self, const char *author
 void mist_downloader_set_rate_limit (MistDownloader *self, guint64 bytes_per_second);
 guint64 mist_downloader_get_rate_limit (MistDownloader *self);
 
-/* Number of objects transferred at the same time, at least 1 ("max-parallel"). */
+/* Number of objects transferred at the same time, from 1 to 64 ("max-parallel"); other
+ * values are clamped. */
 void mist_downloader_set_max_parallel (MistDownloader *self, guint max_parallel);
 guint mist_downloader_get_max_parallel (MistDownloader *self);
 

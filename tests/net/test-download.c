@@ -224,6 +224,16 @@ test_download_parallel_limit (Fixture *fixture, gconstpointer data)
     }
 }
 
+/* The limit stays within what the session's connections allow. */
+static void
+test_download_parallel_clamped (Fixture *fixture, gconstpointer data)
+{
+  mist_downloader_set_max_parallel (fixture->downloader, 1000);
+  g_assert_cmpuint (mist_downloader_get_max_parallel (fixture->downloader), ==, 64);
+  mist_downloader_set_max_parallel (fixture->downloader, 0);
+  g_assert_cmpuint (mist_downloader_get_max_parallel (fixture->downloader), ==, 1);
+}
+
 static void
 test_download_server_errors_retried (Fixture *fixture, gconstpointer data)
 {
@@ -770,6 +780,7 @@ main (int argc, char **argv)
               test_download_parallel_limit, fixture_tear_down);
   g_test_add ("/net/download/parallel-limit/3", Fixture, GUINT_TO_POINTER (3), fixture_set_up,
               test_download_parallel_limit, fixture_tear_down);
+  add_test ("/net/download/parallel-clamped", test_download_parallel_clamped);
   add_test ("/net/download/server-errors-retried", test_download_server_errors_retried);
   add_test ("/net/download/server-errors-exhausted", test_download_server_errors_exhausted);
   add_test ("/net/download/not-found-not-retried", test_download_not_found_not_retried);
