@@ -438,7 +438,6 @@ failed:
 typedef struct
 {
   guint pending;
-  MistServerInfo *info;
   JsonNode *game;
   JsonNode *patches;
   InstalledState *installed;
@@ -453,7 +452,6 @@ typedef struct
 static void
 replies_free (Replies *replies)
 {
-  g_clear_pointer (&replies->info, mist_server_info_free);
   g_clear_pointer (&replies->game, json_node_unref);
   g_clear_pointer (&replies->patches, json_node_unref);
   g_clear_pointer (&replies->installed, installed_state_free);
@@ -600,6 +598,8 @@ typedef struct
 {
   GTask *task; /* the download task, not owned */
   Replies *replies;
+  JsonNode **node; /* where a JSON reply goes, for on_json_reply() */
+  GError **error;
 } ReplyCall;
 
 static ReplyCall *
@@ -613,33 +613,35 @@ reply_call_new (GTask *task, Replies *replies)
   return call;
 }
 
+static ReplyCall *
+json_reply_call_new (GTask *task, Replies *replies, JsonNode **node, GError **error)
+{
+  ReplyCall *call = reply_call_new (task, replies);
+
+  call->node = node;
+  call->error = error;
+  return call;
+}
+
+/* The server's info matters only for its check of the API version and for the content
+ * base URL that the client keeps from it. */
 static void
 on_server_info (GObject *source, GAsyncResult *result, gpointer data)
 {
   g_autofree ReplyCall *call = data;
+  g_autoptr (MistServerInfo) info = NULL;
 
-  call->replies->info
+  info
     = mist_client_get_server_info_finish (MIST_CLIENT (source), result, &call->replies->info_error);
   replies_settle (call->task, call->replies);
 }
 
 static void
-on_game (GObject *source, GAsyncResult *result, gpointer data)
+on_json_reply (GObject *source, GAsyncResult *result, gpointer data)
 {
   g_autofree ReplyCall *call = data;
 
-  call->replies->game
-    = mist_client_get_json_finish (MIST_CLIENT (source), result, &call->replies->game_error);
-  replies_settle (call->task, call->replies);
-}
-
-static void
-on_patches (GObject *source, GAsyncResult *result, gpointer data)
-{
-  g_autofree ReplyCall *call = data;
-
-  call->replies->patches
-    = mist_client_get_json_finish (MIST_CLIENT (source), result, &call->replies->patches_error);
+  *call->node = mist_client_get_json_finish (MIST_CLIENT (source), result, call->error);
   replies_settle (call->task, call->replies);
 }
 
@@ -705,10 +707,12 @@ job_start_planning (GTask *task)
   replies->pending = 1;
   mist_client_get_server_info_async (self->context.client, cancellable, on_server_info,
                                      reply_call_new (task, replies));
-  mist_client_get_json_async (self->context.client, game_path, cancellable, on_game,
-                              reply_call_new (task, replies));
-  mist_client_get_json_async (self->context.client, patches_path, cancellable, on_patches,
-                              reply_call_new (task, replies));
+  mist_client_get_json_async (
+    self->context.client, game_path, cancellable, on_json_reply,
+    json_reply_call_new (task, replies, &replies->game, &replies->game_error));
+  mist_client_get_json_async (
+    self->context.client, patches_path, cancellable, on_json_reply,
+    json_reply_call_new (task, replies, &replies->patches, &replies->patches_error));
   if (self->record->kind != MIST_JOB_KIND_REPAIR)
     mist_client_get_manifest_async (self->context.client, self->record->game_id,
                                     self->record->target_ordinal, cancellable, on_target_manifest,

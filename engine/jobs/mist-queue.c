@@ -276,6 +276,7 @@ set_job_state (MistQueue *self, MistJob *job, MistJobState state, const char *me
 /* Returns whether the database lists a job other than finished's. The launcher and
  * mist-cli share the database and the object cache, so such a job may be running in
  * another process. */
+/* NOTE: reads the database synchronously on the main thread, once per finished job. */
 static gboolean
 other_jobs_recorded (MistQueue *self, Entry *finished)
 {

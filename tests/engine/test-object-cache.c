@@ -194,7 +194,7 @@ test_damaged_entry_discarded (Fixture *fixture, gconstpointer data)
 static void
 test_bad_index_lines_ignored (Fixture *fixture, gconstpointer data)
 {
-  g_autofree char *kept = store (fixture, "kept entry", 0);
+  g_autofree char *intact = store (fixture, "intact entry", 0);
   g_autofree char *index_file = cache_file (fixture, ".index");
   g_autofree char *contents = NULL;
   g_autofree char *appended = NULL;
@@ -203,12 +203,12 @@ test_bad_index_lines_ignored (Fixture *fixture, gconstpointer data)
 
   g_assert_true (g_file_get_contents (index_file, &contents, NULL, &error));
   /* An unknown verb, a bad id, a size above the limit and a line cut short. */
-  appended = g_strconcat (contents, "? ", kept, "\n", "+ nothex 0 1\n", "+ ", kept,
+  appended = g_strconcat (contents, "? ", intact, "\n", "+ nothex 0 1\n", "+ ", intact,
                           " 0 99999999999\n", "- ", NULL);
   g_assert_true (g_file_set_contents (index_file, appended, -1, &error));
 
   reopened = mist_object_cache_new (fixture->dir);
-  g_assert_true (mist_object_cache_contains (reopened, kept));
+  g_assert_true (mist_object_cache_contains (reopened, intact));
 }
 
 /* A crash may cut the index's last line short; the next line must still count. */
@@ -233,7 +233,7 @@ test_cut_line_ended (Fixture *fixture, gconstpointer data)
 static void
 test_huge_offset_ignored (Fixture *fixture, gconstpointer data)
 {
-  g_autofree char *kept = store (fixture, "kept entry", 0);
+  g_autofree char *intact = store (fixture, "intact entry", 0);
   g_autofree char *index_file = cache_file (fixture, ".index");
   g_autofree char *contents = NULL;
   g_autofree char *appended = NULL;
@@ -242,16 +242,17 @@ test_huge_offset_ignored (Fixture *fixture, gconstpointer data)
   g_autoptr (GError) error = NULL;
 
   g_assert_true (g_file_get_contents (index_file, &contents, NULL, &error));
-  appended = g_strconcat (contents, "+ ", kept, " 18446744073709551615 10\n", NULL);
+  appended = g_strconcat (contents, "+ ", intact, " 18446744073709551615 10\n", NULL);
   g_assert_true (g_file_set_contents (index_file, appended, -1, &error));
 
   reopened = mist_object_cache_new (fixture->dir);
-  bytes = read_object (reopened, kept, &error);
+  bytes = read_object (reopened, intact, &error);
   g_assert_no_error (error);
-  g_assert_cmpstr (bytes, ==, "kept entry");
+  g_assert_cmpstr (bytes, ==, "intact entry");
 }
 
-/* A cache object keeps what it read until reloaded: then it sees another's discard. */
+/* A cache object keeps the index it read until it reloads it, and then finds another
+ * object's discard. */
 static void
 test_reload_sees_discard (Fixture *fixture, gconstpointer data)
 {
