@@ -322,8 +322,10 @@ test_download_drip_stall_retried (Fixture *fixture, gconstpointer data)
   g_assert_no_error (error);
   assert_object_cached (fixture, object);
 
+  /* A loaded machine may starve the retry past the 500 ms window too, which costs one
+   * more request but not the bytes already fetched. */
   requests = get_requests (fixture);
-  g_assert_cmpuint (requests->len, ==, 2);
+  g_assert_cmpuint (requests->len, >=, 2);
   /* The bytes that dripped in are kept and the next request continues after them. */
   g_assert_cmpint (get_request (requests, 1)->range_start, >, 0);
   g_assert_cmpuint (get_request (requests, 1)->status, ==, 206);
