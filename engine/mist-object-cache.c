@@ -34,6 +34,9 @@ typedef struct
   Pack *pack; /* owned by the cache's packs table */
   guint64 offset;
   guint64 size;
+  /* Whether this cache object wrote or checked the bytes since it last read the index:
+   * only a crash, which also ends the process, can leave them unwritten. */
+  gboolean verified;
 } Location;
 
 struct _MistObjectCache
@@ -119,21 +122,29 @@ lookup_pack (MistObjectCache *cache, const char *pack_id)
 }
 
 static void
-record_stored (
-  MistObjectCache *cache, const char *pack_id, const char *object_id, guint64 offset, guint64 size)
+record_stored (MistObjectCache *cache,
+               const char *pack_id,
+               const char *object_id,
+               guint64 offset,
+               guint64 size,
+               gboolean verified)
 {
   Location *location = g_hash_table_lookup (cache->entries, object_id);
   Pack *pack = lookup_pack (cache, pack_id);
 
   /* Reading an index that already has the line of a store in progress repeats it. */
   if (location != NULL && location->pack == pack && location->offset == offset)
-    return;
+    {
+      location->verified |= verified;
+      return;
+    }
   if (location != NULL)
     location->pack->live--;
   location = g_new0 (Location, 1);
   location->pack = pack;
   location->offset = offset;
   location->size = size;
+  location->verified = verified;
   pack->live++;
   g_hash_table_insert (cache->entries, g_strdup (object_id), location);
 }
@@ -170,7 +181,7 @@ apply_index_line (MistObjectCache *cache, const char *pack_id, const char *line)
       || !g_ascii_string_to_unsigned (fields[2], 10, 0, MAX_ENTRY_OFFSET, &offset, NULL)
       || !g_ascii_string_to_unsigned (fields[3], 10, 0, MAX_ENTRY_SIZE, &size, NULL))
     return FALSE;
-  record_stored (cache, pack_id, fields[1], offset, size);
+  record_stored (cache, pack_id, fields[1], offset, size, FALSE);
   return TRUE;
 }
 
@@ -302,18 +313,20 @@ append_line (const char *path, const char *line, GError **error)
 gboolean
 mist_object_cache_contains (MistObjectCache *cache, const char *object_id)
 {
-  g_autofree char *path = g_build_filename (cache->dir, object_id, NULL);
+  g_autofree char *path = NULL;
   g_autofree char *pack_id = NULL;
   g_autofree char *pack_file = NULL;
   Location location;
 
-  if (g_file_test (path, G_FILE_TEST_IS_REGULAR))
-    return TRUE;
-  if (!find_entry (cache, object_id, &pack_id, &location))
-    return FALSE;
   /* A pack file deleted behind the cache's back leaves its entries in memory. */
-  pack_file = pack_path (cache, pack_id, NULL);
-  return g_file_test (pack_file, G_FILE_TEST_IS_REGULAR);
+  if (find_entry (cache, object_id, &pack_id, &location))
+    {
+      pack_file = pack_path (cache, pack_id, NULL);
+      if (g_file_test (pack_file, G_FILE_TEST_IS_REGULAR))
+        return TRUE;
+    }
+  path = g_build_filename (cache->dir, object_id, NULL);
+  return g_file_test (path, G_FILE_TEST_IS_REGULAR);
 }
 
 /* Reads size bytes of fd from offset. Returns NULL with errno set, or with errno 0 when
@@ -360,40 +373,57 @@ create_memory_file (const guint8 *bytes, gsize size)
   return fd;
 }
 
-/* Opens a pack entry as a memory file after checking its bytes against its id: an
- * index line may outlive the bytes it names in a crash. A damaged entry is discarded. */
-static int
-open_entry (MistObjectCache *cache,
-            const char *object_id,
-            const char *pack_id,
-            const Location *location,
-            GError **error)
+/* Marks a pack entry as checked, unless the index was read again or the entry replaced
+ * in the meantime. */
+static void
+mark_verified (MistObjectCache *cache, const char *object_id, const Location *checked)
+{
+  Location *location;
+
+  g_mutex_lock (&cache->lock);
+  location = g_hash_table_lookup (cache->entries, object_id);
+  if (location != NULL && location->pack == checked->pack && location->offset == checked->offset
+      && location->size == checked->size)
+    location->verified = TRUE;
+  g_mutex_unlock (&cache->lock);
+}
+
+/* Reads a pack entry and checks its bytes against its id, unless this cache object
+ * wrote or checked them already: an index line may outlive the bytes it names in a
+ * crash. A damaged entry is discarded. */
+static GBytes *
+read_checked_entry (MistObjectCache *cache,
+                    const char *object_id,
+                    const char *pack_id,
+                    const Location *location,
+                    GError **error)
 {
   g_autofree char *pack_file = pack_path (cache, pack_id, NULL);
   g_autofree guint8 *bytes = NULL;
   g_autofree char *hash = NULL;
   int pack_fd;
-  int fd;
 
   pack_fd = open (pack_file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
   if (pack_fd < 0 && errno == ENOENT)
     {
       g_set_error (error, MIST_ERROR, MIST_ERROR_NOT_FOUND, "Object %s is not downloaded",
                    object_id);
-      return -1;
+      return NULL;
     }
   if (pack_fd < 0)
     {
       set_io_error (error, errno, "open the pack", pack_file);
-      return -1;
+      return NULL;
     }
   bytes = read_entry (pack_fd, location->offset, location->size);
   close (pack_fd);
   if (bytes == NULL && errno != 0)
     {
       set_io_error (error, errno, "read the pack", pack_file);
-      return -1;
+      return NULL;
     }
+  if (bytes != NULL && location->verified)
+    return g_bytes_new_take (g_steal_pointer (&bytes), location->size);
   if (bytes != NULL)
     hash = mist_sha256_hex_data (bytes, location->size);
   if (hash == NULL || strcmp (hash, object_id) != 0)
@@ -402,13 +432,21 @@ open_entry (MistObjectCache *cache,
       mist_object_cache_discard (cache, object_id, NULL);
       g_set_error (error, MIST_ERROR, MIST_ERROR_NOT_FOUND,
                    "Object %s is not downloaded (its cached copy was damaged)", object_id);
-      return -1;
+      return NULL;
     }
+  mark_verified (cache, object_id, location);
+  return g_bytes_new_take (g_steal_pointer (&bytes), location->size);
+}
 
-  fd = create_memory_file (bytes, location->size);
-  if (fd < 0)
-    set_io_error (error, errno, "create a memory file for the object", object_id);
-  return fd;
+GBytes *
+mist_object_cache_read_entry (MistObjectCache *cache, const char *object_id, GError **error)
+{
+  g_autofree char *pack_id = NULL;
+  Location location;
+
+  if (!find_entry (cache, object_id, &pack_id, &location))
+    return NULL;
+  return read_checked_entry (cache, object_id, pack_id, &location, error);
 }
 
 int
@@ -416,6 +454,7 @@ mist_object_cache_open (MistObjectCache *cache, const char *object_id, GError **
 {
   g_autofree char *path = g_build_filename (cache->dir, object_id, NULL);
   g_autofree char *pack_id = NULL;
+  g_autoptr (GBytes) bytes = NULL;
   Location location;
   int fd;
 
@@ -433,7 +472,13 @@ mist_object_cache_open (MistObjectCache *cache, const char *object_id, GError **
       return -1;
     }
 
-  return open_entry (cache, object_id, pack_id, &location, error);
+  bytes = read_checked_entry (cache, object_id, pack_id, &location, error);
+  if (bytes == NULL)
+    return -1;
+  fd = create_memory_file (g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes));
+  if (fd < 0)
+    set_io_error (error, errno, "create a memory file for the object", object_id);
+  return fd;
 }
 
 gboolean
@@ -477,7 +522,7 @@ mist_object_cache_store_entry (MistObjectCache *cache,
     return FALSE;
 
   g_mutex_lock (&cache->lock);
-  record_stored (cache, pack_id, object_id, offset, length);
+  record_stored (cache, pack_id, object_id, offset, length, TRUE);
   g_mutex_unlock (&cache->lock);
   return TRUE;
 }

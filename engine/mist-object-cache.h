@@ -9,8 +9,9 @@
  * small files so costs a few files in the cache instead of one per object.
  *
  * Nothing here calls fsync: after a crash an index line may name bytes that never
- * reached the disk, so mist_object_cache_open() checks a pack entry against its id and
- * discards an entry that fails.
+ * reached the disk, so a pack entry read from the index is checked against its id when
+ * first opened, and discarded if it fails. Entries the same cache object stored are
+ * not checked again: a crash that lost their bytes also ended the process.
  *
  * Thread-safe.
  */
@@ -37,6 +38,13 @@ gboolean mist_object_cache_contains (MistObjectCache *cache, const char *object_
  * the object is not stored, or is a pack entry whose bytes do not match its id (it is
  * then discarded, to be fetched again). */
 int mist_object_cache_open (MistObjectCache *cache, const char *object_id, GError **error);
+
+/* Reads a pack entry's bytes, checked as mist_object_cache_open() checks them. Returns
+ * NULL without setting error when the object is no pack entry: it may be stored on its
+ * own, for mist_object_cache_open(). An entry this cache object wrote or checked before
+ * is not hashed again. */
+GBytes *
+mist_object_cache_read_entry (MistObjectCache *cache, const char *object_id, GError **error);
 
 /* Writes a verified pack entry into the pack's file and records it. */
 gboolean mist_object_cache_store_entry (MistObjectCache *cache,

@@ -191,6 +191,47 @@ test_damaged_entry_discarded (Fixture *fixture, gconstpointer data)
   g_assert_cmpstr (bytes, ==, "an entry that stays intact");
 }
 
+/* An entry is hashed when first read from the index, not when the same cache object
+ * stored it: then only a crash, which ends the process, could have lost its bytes. */
+static void
+test_read_entry_checks_once (Fixture *fixture, gconstpointer data)
+{
+  static const char content[] = "an entry read into memory";
+  g_autofree char *id = store (fixture, content, 0);
+  g_autofree char *single_id = mist_sha256_hex_data ("single", 6);
+  g_autofree char *single_path = g_build_filename (fixture->dir, single_id, NULL);
+  g_autofree char *pack_file = cache_file (fixture, "");
+  g_autoptr (GBytes) bytes = NULL;
+  g_autoptr (GError) error = NULL;
+  int fd;
+
+  /* An object stored on its own is no entry: it is opened instead. */
+  g_assert_true (g_file_set_contents (single_path, "single", 6, NULL));
+  g_assert_null (mist_object_cache_read_entry (fixture->cache, single_id, &error));
+  g_assert_no_error (error);
+
+  bytes = mist_object_cache_read_entry (fixture->cache, id, &error);
+  g_assert_no_error (error);
+  g_assert_cmpmem (g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes), content,
+                   strlen (content));
+  g_clear_pointer (&bytes, g_bytes_unref);
+
+  fd = open (pack_file, O_WRONLY);
+  g_assert_cmpint (fd, >=, 0);
+  g_assert_cmpint (pwrite (fd, "XX", 2, 3), ==, 2);
+  close (fd);
+  bytes = mist_object_cache_read_entry (fixture->cache, id, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (bytes);
+  g_clear_pointer (&bytes, g_bytes_unref);
+
+  /* Read from the index again, the damaged entry is found and discarded. */
+  mist_object_cache_reload (fixture->cache);
+  g_assert_null (mist_object_cache_read_entry (fixture->cache, id, &error));
+  g_assert_error (error, MIST_ERROR, MIST_ERROR_NOT_FOUND);
+  g_assert_false (mist_object_cache_contains (fixture->cache, id));
+}
+
 static void
 test_bad_index_lines_ignored (Fixture *fixture, gconstpointer data)
 {
@@ -294,6 +335,7 @@ main (int argc, char **argv)
   ADD ("/object-cache/single-object-file", test_single_object_file);
   ADD ("/object-cache/discard-deletes-empty-pack", test_discard_deletes_empty_pack);
   ADD ("/object-cache/damaged-entry-discarded", test_damaged_entry_discarded);
+  ADD ("/object-cache/read-entry-checks-once", test_read_entry_checks_once);
   ADD ("/object-cache/bad-index-lines-ignored", test_bad_index_lines_ignored);
   ADD ("/object-cache/clear-forgets-entries", test_clear_forgets_entries);
   ADD ("/object-cache/cut-line-ended", test_cut_line_ended);
