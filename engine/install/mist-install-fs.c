@@ -9,6 +9,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zstd.h>
@@ -81,6 +82,42 @@ install_fs_open_parent (int root_fd, const char *path, gboolean create, const ch
 
   *basename = path + strlen (path) - strlen (components[n - 1]);
   return dir_fd;
+}
+
+int
+install_fs_parent_open (InstallFsParent *parent,
+                        int root_fd,
+                        const char *path,
+                        gboolean create,
+                        const char **basename,
+                        GError **error)
+{
+  const char *slash = strrchr (path, '/');
+  gsize dir_length = slash != NULL ? (gsize)(slash - path) : 0;
+  int fd;
+
+  if (parent->fd >= 0 && strlen (parent->dir) == dir_length
+      && strncmp (parent->dir, path, dir_length) == 0 && mist_path_validate (path, NULL))
+    {
+      *basename = slash != NULL ? slash + 1 : path;
+      return parent->fd;
+    }
+  fd = install_fs_open_parent (root_fd, path, create, basename, error);
+  if (fd < 0)
+    return -1;
+  install_fs_parent_clear (parent);
+  parent->dir = g_strndup (path, dir_length);
+  parent->fd = fd;
+  return fd;
+}
+
+void
+install_fs_parent_clear (InstallFsParent *parent)
+{
+  if (parent->fd >= 0)
+    close (parent->fd);
+  parent->fd = -1;
+  g_clear_pointer (&parent->dir, g_free);
 }
 
 int
@@ -172,6 +209,64 @@ install_fs_copy (int in_fd, int out_fd, GCancellable *cancellable, GError **erro
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (ZSTD_DCtx, ZSTD_freeDCtx)
 
+/* Decompresses input through out_buffer into out_fd and hash. *last is zstd's hint of
+ * what the frame still lacks, 0 once it is complete. */
+static gboolean
+unpack_input (ZSTD_DCtx *context,
+              ZSTD_inBuffer *input,
+              guint8 *out_buffer,
+              gsize out_capacity,
+              int out_fd,
+              MistSha256 *hash,
+              size_t *last,
+              GError **error)
+{
+  while (input->pos < input->size)
+    {
+      ZSTD_outBuffer output = { out_buffer, out_capacity, 0 };
+
+      *last = ZSTD_decompressStream (context, &output, input);
+      if (ZSTD_isError (*last))
+        {
+          g_set_error (error, MIST_ERROR, MIST_ERROR_INVALID_DATA, "Invalid zstd object: %s",
+                       ZSTD_getErrorName (*last));
+          return FALSE;
+        }
+      if (!write_all (out_fd, out_buffer, output.pos, error))
+        return FALSE;
+      if (hash != NULL)
+        mist_sha256_update (hash, out_buffer, output.pos);
+    }
+  return TRUE;
+}
+
+static gboolean
+unpack_start (ZSTD_DCtx *context, int out_fd, GError **error)
+{
+  /* Large files are compressed with long windows; 2^31 is zstd's maximum. */
+  ZSTD_DCtx_reset (context, ZSTD_reset_session_only);
+  ZSTD_DCtx_setParameter (context, ZSTD_d_windowLogMax, 31);
+  if (ftruncate (out_fd, 0) != 0 || lseek (out_fd, 0, SEEK_SET) != 0)
+    {
+      install_fs_set_error (error, errno, "rewind", "a staged file");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+unpack_end (size_t last, GError **error)
+{
+  /* A complete frame leaves the decoder with nothing more to flush. */
+  if (last != 0)
+    {
+      g_set_error (error, MIST_ERROR, MIST_ERROR_INVALID_DATA,
+                   "Invalid zstd object: truncated frame");
+      return FALSE;
+    }
+  return TRUE;
+}
+
 gboolean
 install_fs_unpack_zstd (ZSTD_DCtx *context,
                         int object_fd,
@@ -187,35 +282,19 @@ install_fs_unpack_zstd (ZSTD_DCtx *context,
   size_t last = 0;
   ssize_t count;
 
-  /* Large files are compressed with long windows; 2^31 is zstd's maximum. */
-  ZSTD_DCtx_reset (context, ZSTD_reset_session_only);
-  ZSTD_DCtx_setParameter (context, ZSTD_d_windowLogMax, 31);
-  if (ftruncate (out_fd, 0) != 0 || lseek (out_fd, 0, SEEK_SET) != 0 || lseek (object_fd, 0, SEEK_SET) != 0)
+  if (!unpack_start (context, out_fd, error))
+    return FALSE;
+  if (lseek (object_fd, 0, SEEK_SET) != 0)
     {
-      install_fs_set_error (error, errno, "rewind", "a staged file");
+      install_fs_set_error (error, errno, "rewind", "an object");
       return FALSE;
     }
-
   while ((count = read (object_fd, in_buffer, in_capacity)) > 0)
     {
       ZSTD_inBuffer input = { in_buffer, (size_t) count, 0 };
 
-      while (input.pos < input.size)
-        {
-          ZSTD_outBuffer output = { out_buffer, out_capacity, 0 };
-
-          last = ZSTD_decompressStream (context, &output, &input);
-          if (ZSTD_isError (last))
-            {
-              g_set_error (error, MIST_ERROR, MIST_ERROR_INVALID_DATA, "Invalid zstd object: %s",
-                           ZSTD_getErrorName (last));
-              return FALSE;
-            }
-          if (!write_all (out_fd, out_buffer, output.pos, error))
-            return FALSE;
-          if (hash != NULL)
-            mist_sha256_update (hash, out_buffer, output.pos);
-        }
+      if (!unpack_input (context, &input, out_buffer, out_capacity, out_fd, hash, &last, error))
+        return FALSE;
       if (g_cancellable_set_error_if_cancelled (cancellable, error))
         return FALSE;
     }
@@ -224,13 +303,21 @@ install_fs_unpack_zstd (ZSTD_DCtx *context,
       install_fs_set_error (error, errno, "read", "an object");
       return FALSE;
     }
-  /* A complete frame leaves the decoder with nothing more to flush. */
-  if (last != 0)
-    {
-      g_set_error (error, MIST_ERROR, MIST_ERROR_INVALID_DATA, "Invalid zstd object: truncated frame");
-      return FALSE;
-    }
-  return TRUE;
+  return unpack_end (last, error);
+}
+
+gboolean
+install_fs_unpack_zstd_bytes (
+  ZSTD_DCtx *context, const guint8 *data, gsize size, int out_fd, MistSha256 *hash, GError **error)
+{
+  ZSTD_inBuffer input = { data, size, 0 };
+  gsize out_capacity = ZSTD_DStreamOutSize ();
+  g_autofree guint8 *out_buffer = g_malloc (out_capacity);
+  size_t last = 0;
+
+  return unpack_start (context, out_fd, error)
+         && unpack_input (context, &input, out_buffer, out_capacity, out_fd, hash, &last, error)
+         && unpack_end (last, error);
 }
 
 gboolean

@@ -25,6 +25,29 @@ int install_fs_open_parent (int root_fd,
                             const char **basename,
                             GError **error);
 
+/* The folder last opened by install_fs_parent_open(), kept open for the next path in the
+ * same folder: walking paths in sorted order then opens each folder once. */
+typedef struct
+{
+  char *dir; /* relative to the root, "" for the root itself */
+  int fd;
+} InstallFsParent;
+
+#define INSTALL_FS_PARENT_INIT                                                                     \
+  {                                                                                                \
+    NULL, -1                                                                                       \
+  }
+
+/* install_fs_open_parent() through parent: the descriptor belongs to parent, not to the
+ * caller. */
+int install_fs_parent_open (InstallFsParent *parent,
+                            int root_fd,
+                            const char *path,
+                            gboolean create,
+                            const char **basename,
+                            GError **error);
+void install_fs_parent_clear (InstallFsParent *parent);
+
 /* Opens path below root_fd read-only, never following a symbolic link. */
 int install_fs_open_read (int root_fd, const char *path, GError **error);
 
@@ -45,6 +68,10 @@ gboolean install_fs_unpack_zstd (ZSTD_DCtx *context,
                                  MistSha256 *hash,
                                  GCancellable *cancellable,
                                  GError **error);
+
+/* The same for an object held in memory. */
+gboolean install_fs_unpack_zstd_bytes (
+  ZSTD_DCtx *context, const guint8 *data, gsize size, int out_fd, MistSha256 *hash, GError **error);
 
 /* Removes a folder below parent_fd with everything in it, without following links. */
 gboolean install_fs_remove_tree (int parent_fd, const char *name, GError **error);

@@ -369,6 +369,7 @@ typedef struct
   char *install_path;
   char *version_name;
   char *objects_dir;
+  MistObjectCache *objects;
   MistManifest *target;
   MistPlan *plan;
   MistInstallProgressFunc progress;
@@ -389,6 +390,7 @@ async_data_free (AsyncData *data)
   g_free (data->install_path);
   g_free (data->version_name);
   g_free (data->objects_dir);
+  g_clear_pointer (&data->objects, mist_object_cache_unref);
   g_clear_pointer (&data->target, mist_manifest_unref);
   g_clear_pointer (&data->plan, mist_plan_unref);
   g_clear_pointer (&data->context, g_main_context_unref);
@@ -461,6 +463,7 @@ apply_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *ca
   request.version_name = data->version_name;
   request.plan = data->plan;
   request.objects_dir = data->objects_dir;
+  request.objects = data->objects;
   if (mist_install_apply (data->db, &request, &data->missing, forward_progress, task, cancellable, &error))
     g_task_return_boolean (task, TRUE);
   else
@@ -482,6 +485,8 @@ mist_install_apply_async (MistStateDb *db,
   data->install_path = g_strdup (request->install_path);
   data->version_name = g_strdup (request->version_name);
   data->objects_dir = g_strdup (request->objects_dir);
+  if (request->objects != NULL)
+    data->objects = mist_object_cache_ref (request->objects);
   data->target = mist_manifest_ref (request->target);
   data->plan = mist_plan_ref (request->plan);
   g_task_set_source_tag (task, mist_install_apply_async);

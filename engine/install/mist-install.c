@@ -30,22 +30,32 @@
 
 #define FILE_MODE(executable) ((executable) ? 0755 : 0644)
 
+/* Staging runs on several threads, so lock guards the fields below it. */
 typedef struct
 {
   MistStateDb *db;
   const MistInstallRequest *request;
   MistObjectCache *objects;
-  ZSTD_DCtx *unpacker; /* reused for every object */
   int root_fd;
   int staging_fd;
-  GPtrArray *missing;        /* MistPlanObject */
-  GHashTable *missing_ids;   /* object id set, to list each once */
   MistInstallProgressFunc progress;
   gpointer user_data;
-  MistInstallProgress state;
   GCancellable *cancellable;
   gboolean resumed; /* the journal entry comes from an earlier, interrupted call */
+
+  GMutex lock;
+  GPtrArray *missing;      /* MistPlanObject */
+  GHashTable *missing_ids; /* object id → 1 + index of the first file needing it */
+  MistInstallProgress state;
 } ApplyContext;
+
+/* One staging thread's view: the shared context and what the thread reuses. */
+typedef struct
+{
+  ApplyContext *context;
+  ZSTD_DCtx *unpacker; /* reused for every object */
+  guint index;         /* of the file being staged, in the staging order */
+} Stager;
 
 void
 install_report (MistInstallProgressFunc progress, gpointer user_data, const MistInstallProgress *state)
@@ -257,17 +267,37 @@ object_present (ApplyContext *context, const char *object_id)
 }
 
 static void
-add_missing (ApplyContext *context, const char *object_id, guint64 size, gboolean is_delta)
+add_missing (Stager *stager, const char *object_id, guint64 size, gboolean is_delta)
 {
+  ApplyContext *context = stager->context;
   MistPlanObject *object;
 
-  if (!g_hash_table_add (context->missing_ids, g_strdup (object_id)))
-    return;
-  object = g_new0 (MistPlanObject, 1);
-  object->object_id = g_strdup (object_id);
-  object->size = size;
-  object->is_delta = is_delta;
-  g_ptr_array_add (context->missing, object);
+  g_mutex_lock (&context->lock);
+  if (!g_hash_table_contains (context->missing_ids, object_id))
+    {
+      g_hash_table_insert (context->missing_ids, g_strdup (object_id),
+                           GUINT_TO_POINTER (stager->index + 1));
+      object = g_new0 (MistPlanObject, 1);
+      object->object_id = g_strdup (object_id);
+      object->size = size;
+      object->is_delta = is_delta;
+      g_ptr_array_add (context->missing, object);
+    }
+  g_mutex_unlock (&context->lock);
+}
+
+/* Puts the missing objects in the order of the files that need them, as one thread
+ * staging the files in order would have listed them. */
+static gint
+compare_missing (gconstpointer a, gconstpointer b, gpointer data)
+{
+  GHashTable *missing_ids = data;
+  const MistPlanObject *object_a = *(MistPlanObject *const *)a;
+  const MistPlanObject *object_b = *(MistPlanObject *const *)b;
+  guint order_a = GPOINTER_TO_UINT (g_hash_table_lookup (missing_ids, object_a->object_id));
+  guint order_b = GPOINTER_TO_UINT (g_hash_table_lookup (missing_ids, object_b->object_id));
+
+  return order_a < order_b ? -1 : order_a > order_b;
 }
 
 static int
@@ -294,21 +324,39 @@ stage_by_copy (ApplyContext *context, const MistPlanFile *file, int out_fd, GErr
 }
 
 /* Decompresses the file's object into out_fd, hashing the output on the way so that the
- * staged file need not be read again. */
+ * staged file need not be read again. A pack entry is decompressed from memory. */
 static gboolean
-stage_by_full_object (ApplyContext *context, const MistPlanFile *file, int out_fd, GError **error)
+stage_by_full_object (Stager *stager, const MistPlanFile *file, int out_fd, GError **error)
 {
+  ApplyContext *context = stager->context;
   g_autoptr (MistSha256) hash = mist_sha256_new ();
-  int object_fd = open_object (context, file->object_id, error);
+  g_autoptr (GError) local_error = NULL;
+  g_autoptr (GBytes) entry = NULL;
+  int object_fd = -1;
   gboolean ok;
 
-  if (object_fd < 0)
-    return FALSE;
-  if (context->unpacker == NULL)
-    context->unpacker = ZSTD_createDCtx ();
-  ok = install_fs_unpack_zstd (context->unpacker, object_fd, out_fd, hash, context->cancellable,
-                               error);
-  close (object_fd);
+  entry = mist_object_cache_read_entry (context->objects, file->object_id, &local_error);
+  if (entry == NULL && local_error != NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return FALSE;
+    }
+  if (entry == NULL)
+    {
+      object_fd = open_object (context, file->object_id, error);
+      if (object_fd < 0)
+        return FALSE;
+    }
+  if (stager->unpacker == NULL)
+    stager->unpacker = ZSTD_createDCtx ();
+  if (entry != NULL)
+    ok = install_fs_unpack_zstd_bytes (stager->unpacker, g_bytes_get_data (entry, NULL),
+                                       g_bytes_get_size (entry), out_fd, hash, error);
+  else
+    ok = install_fs_unpack_zstd (stager->unpacker, object_fd, out_fd, hash, context->cancellable,
+                                 error);
+  if (object_fd >= 0)
+    close (object_fd);
   if (!ok)
     {
       g_prefix_error (error, "Object %s: ", file->object_id);
@@ -368,8 +416,9 @@ stage_by_deltas (ApplyContext *context, const MistPlanFile *file, int out_fd, GE
 
 /* Builds file into tmp-<sha256>, verifies it and renames it to <sha256>. */
 static gboolean
-stage_file (ApplyContext *context, MistPlanFile *file, GError **error)
+stage_file (Stager *stager, MistPlanFile *file, GError **error)
 {
+  ApplyContext *context = stager->context;
   g_autofree char *temporary = g_strconcat ("tmp-", file->sha256, NULL);
   g_autoptr (GError) local_error = NULL;
   int out_fd;
@@ -403,24 +452,26 @@ stage_file (ApplyContext *context, MistPlanFile *file, GError **error)
                  file->copy_from != NULL ? "a local copy" : "deltas", local_error->message, file->object_id);
       g_clear_error (&local_error);
       /* The plan is shared with the caller, which then lists the full object as needed. */
+      g_mutex_lock (&context->lock);
       mist_plan_use_full_object (context->request->plan, file->path);
+      g_mutex_unlock (&context->lock);
     }
 
   if (!built)
     {
       if (!object_present (context, file->object_id))
         {
-          add_missing (context, file->object_id, file->object_size, FALSE);
+          add_missing (stager, file->object_id, file->object_size, FALSE);
           close (out_fd);
           unlinkat (context->staging_fd, temporary, 0);
           return TRUE;
         }
-      built = stage_by_full_object (context, file, out_fd, &local_error);
+      built = stage_by_full_object (stager, file, out_fd, &local_error);
       verified = built;
       /* The cache drops an object it finds damaged, to be fetched again. */
       if (!built && g_error_matches (local_error, MIST_ERROR, MIST_ERROR_NOT_FOUND))
         {
-          add_missing (context, file->object_id, file->object_size, FALSE);
+          add_missing (stager, file->object_id, file->object_size, FALSE);
           close (out_fd);
           unlinkat (context->staging_fd, temporary, 0);
           return TRUE;
@@ -490,37 +541,137 @@ staged_is_complete (ApplyContext *context, const MistPlanFile *file)
   return ok;
 }
 
+/* Files of one content are staged once, by the first of them. */
+static GPtrArray *
+list_contents_to_stage (MistPlan *plan)
+{
+  GPtrArray *files = mist_plan_get_files (plan);
+  GPtrArray *work = g_ptr_array_sized_new (files->len);
+  g_autoptr (GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
+
+  for (guint i = 0; i < files->len; i++)
+    {
+      MistPlanFile *file = g_ptr_array_index (files, i);
+
+      if (g_hash_table_add (seen, file->sha256))
+        g_ptr_array_add (work, file);
+    }
+  return work;
+}
+
+typedef struct
+{
+  ApplyContext *context;
+  GPtrArray *work; /* MistPlanFile, one per content */
+  guint64 needed;
+  gint next;     /* atomic: index of the next file to take */
+  GError *error; /* the first failure, under context->lock */
+} StagingRun;
+
+static gpointer
+staging_worker (gpointer data)
+{
+  StagingRun *run = data;
+  ApplyContext *context = run->context;
+  Stager stager = { .context = context };
+  guint i;
+
+  while ((i = (guint)g_atomic_int_add (&run->next, 1)) < run->work->len)
+    {
+      MistPlanFile *file = g_ptr_array_index (run->work, i);
+      GError *error = NULL;
+      gboolean stop;
+
+      g_mutex_lock (&context->lock);
+      stop = run->error != NULL;
+      if (!stop)
+        {
+          context->state.path = file->path;
+          install_report (context->progress, context->user_data, &context->state);
+        }
+      g_mutex_unlock (&context->lock);
+      if (stop || g_cancellable_set_error_if_cancelled (context->cancellable, &error))
+        {
+          g_mutex_lock (&context->lock);
+          if (run->error == NULL && error != NULL)
+            run->error = error;
+          else
+            g_clear_error (&error);
+          g_mutex_unlock (&context->lock);
+          break;
+        }
+
+      stager.index = i;
+      if (!staged_is_complete (context, file) && !stage_file (&stager, file, &error))
+        {
+          g_mutex_lock (&context->lock);
+          /* What was staged so far stays for the resume once space is freed. */
+          install_explain_no_space (
+            &error, context->request->install_path,
+            run->needed > context->state.bytes_done ? run->needed - context->state.bytes_done : 0);
+          g_prefix_error (&error, "Cannot stage %s: ", file->path);
+          if (run->error == NULL)
+            run->error = error;
+          else
+            g_clear_error (&error);
+          g_mutex_unlock (&context->lock);
+          break;
+        }
+      g_mutex_lock (&context->lock);
+      context->state.files_done++;
+      context->state.bytes_done += file->size;
+      g_mutex_unlock (&context->lock);
+    }
+  if (stager.unpacker != NULL)
+    ZSTD_freeDCtx (stager.unpacker);
+  return NULL;
+}
+
+/* Decompressing and hashing keep a core busy per file, so the files are staged by one
+ * thread per core, up to 4, because more would mostly wait for the staging folder's lock
+ * (an estimate, not measured). */
+static guint
+count_staging_threads (guint n_files)
+{
+  guint n = MIN (g_get_num_processors (), 4);
+
+  return MAX (1, MIN (n, n_files));
+}
+
 static gboolean
 stage_all (ApplyContext *context, GError **error)
 {
-  GPtrArray *files = mist_plan_get_files (context->request->plan);
+  g_autoptr (GPtrArray) work = list_contents_to_stage (context->request->plan);
+  g_autoptr (GPtrArray) threads = g_ptr_array_new ();
   guint64 needed = mist_plan_get_staging_size (context->request->plan);
   guint64 done = staged_bytes (context->staging_fd, context->request->plan);
+  StagingRun run = { .context = context, .work = work, .needed = needed };
+  guint n_threads;
 
   if (!mist_install_check_space (context->request->install_path, needed > done ? needed - done : 0, error))
     return FALSE;
 
   context->state.phase = MIST_INSTALL_PHASE_STAGING;
-  context->state.files_total = files->len;
+  context->state.files_total = work->len;
   context->state.bytes_total = needed;
-  for (guint i = 0; i < files->len; i++)
+  n_threads = count_staging_threads (work->len);
+  for (guint i = 1; i < n_threads; i++)
     {
-      MistPlanFile *file = g_ptr_array_index (files, i);
+      GThread *thread = g_thread_try_new ("mist-stage", staging_worker, &run, NULL);
 
-      context->state.path = file->path;
-      context->state.files_done = i;
-      install_report (context->progress, context->user_data, &context->state);
-      if (g_cancellable_set_error_if_cancelled (context->cancellable, error))
-        return FALSE;
-      if (!staged_is_complete (context, file) && !stage_file (context, file, error))
-        {
-          /* What was staged so far stays for the resume once space is freed. */
-          install_explain_no_space (error, context->request->install_path,
-                                    needed > context->state.bytes_done ? needed - context->state.bytes_done : 0);
-          g_prefix_error (error, "Cannot stage %s: ", file->path);
-          return FALSE;
-        }
-      context->state.bytes_done += file->size;
+      if (thread == NULL)
+        break; /* the threads started so far and this one do the work */
+      g_ptr_array_add (threads, thread);
+    }
+  staging_worker (&run);
+  for (guint i = 0; i < threads->len; i++)
+    g_thread_join (g_ptr_array_index (threads, i));
+
+  g_ptr_array_sort_with_data (context->missing, compare_missing, context->missing_ids);
+  if (run.error != NULL)
+    {
+      g_propagate_error (error, run.error);
+      return FALSE;
     }
   return TRUE;
 }
@@ -592,10 +743,15 @@ index_last_uses (GPtrArray *target_files, GHashTable *old_by_path, gboolean repa
 }
 
 static gboolean
-place_file (int root_fd, int staging_fd, const MistManifestFile *file, gboolean copy, GError **error)
+place_file (InstallFsParent *parent,
+            int root_fd,
+            int staging_fd,
+            const MistManifestFile *file,
+            gboolean copy,
+            GError **error)
 {
   const char *name;
-  int parent_fd = install_fs_open_parent (root_fd, file->path, TRUE, &name, error);
+  int parent_fd = install_fs_parent_open (parent, root_fd, file->path, TRUE, &name, error);
   const char *staged = file->sha256;
   g_autofree char *copy_name = NULL;
   gboolean ok = TRUE;
@@ -632,7 +788,6 @@ place_file (int root_fd, int staging_fd, const MistManifestFile *file, gboolean 
       install_fs_set_error (error, errno, "move into place", file->path);
       ok = FALSE;
     }
-  close (parent_fd);
   return ok;
 }
 
@@ -640,11 +795,11 @@ place_file (int root_fd, int staging_fd, const MistManifestFile *file, gboolean 
  * changed. An unchanged file that the user deleted or replaced by something else than a
  * regular file is left as it is, with a message: verify finds it and repair restores it. */
 static gboolean
-fix_mode (int root_fd, const MistManifestFile *file, GError **error)
+fix_mode (InstallFsParent *parent, int root_fd, const MistManifestFile *file, GError **error)
 {
   g_autoptr (GError) local_error = NULL;
   const char *name;
-  int parent_fd = install_fs_open_parent (root_fd, file->path, FALSE, &name, &local_error);
+  int parent_fd = install_fs_parent_open (parent, root_fd, file->path, FALSE, &name, &local_error);
   struct stat info;
   int saved_errno = 0;
 
@@ -656,15 +811,14 @@ fix_mode (int root_fd, const MistManifestFile *file, GError **error)
     }
   if (fstatat (parent_fd, name, &info, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG (info.st_mode))
     {
-      g_message ("Installed file %s is missing or not a regular file; verify and repair the game to restore it",
+      g_message ("Installed file %s is missing or not a regular file; verify and repair the game "
+                 "to restore it",
                  file->path);
-      close (parent_fd);
       return TRUE;
     }
   if ((info.st_mode & 07777) != FILE_MODE (file->executable) &&
       fchmodat (parent_fd, name, FILE_MODE (file->executable), 0) != 0)
     saved_errno = errno;
-  close (parent_fd);
   if (saved_errno != 0)
     {
       install_fs_set_error (error, saved_errno, "set the mode of", file->path);
@@ -707,6 +861,7 @@ install_roll_forward (MistStateDb *db, const MistJournalEntry *entry, GError **e
   g_autoptr (GPtrArray) old_files = NULL;
   g_autoptr (GHashTable) old_by_path = g_hash_table_new (g_str_hash, g_str_equal);
   g_autoptr (GHashTable) last_use = NULL;
+  InstallFsParent parent = INSTALL_FS_PARENT_INIT;
   GPtrArray *target_files;
   gboolean repair = entry->kind == MIST_JOB_KIND_REPAIR;
   int root_fd = -1;
@@ -745,13 +900,14 @@ install_roll_forward (MistStateDb *db, const MistJournalEntry *entry, GError **e
         {
           gboolean copy = GPOINTER_TO_UINT (g_hash_table_lookup (last_use, file->sha256)) > i;
 
-          if (!place_file (root_fd, staging_fd, file, copy, error))
+          if (!place_file (&parent, root_fd, staging_fd, file, copy, error))
             goto out;
           mist_fault_point ("after-rename");
         }
-      else if (!fix_mode (root_fd, file, error))
+      else if (!fix_mode (&parent, root_fd, file, error))
         goto out;
     }
+  install_fs_parent_clear (&parent);
 
   /* One syncfs makes every rename and file durable before the database records the new
    * version. It costs far less than an fsync per file and folder for games of many small files. */
@@ -773,6 +929,7 @@ install_roll_forward (MistStateDb *db, const MistJournalEntry *entry, GError **e
   ok = TRUE;
 
 out:
+  install_fs_parent_clear (&parent);
   if (staging_fd >= 0)
     close (staging_fd);
   if (root_fd >= 0)
@@ -888,7 +1045,8 @@ mist_install_apply (MistStateDb *db,
   if (!check_request (request, error))
     return FALSE;
 
-  objects = mist_object_cache_new (request->objects_dir);
+  objects = request->objects != NULL ? mist_object_cache_ref (request->objects)
+                                     : mist_object_cache_new (request->objects_dir);
   context.db = db;
   context.request = request;
   context.objects = objects;
@@ -898,6 +1056,7 @@ mist_install_apply (MistStateDb *db,
   context.user_data = user_data;
   context.cancellable = cancellable;
   context.staging_fd = -1;
+  g_mutex_init (&context.lock);
   context.state.phase = MIST_INSTALL_PHASE_CHECKING;
 
   if (!check_new_install_folder (db, request, error))
@@ -948,8 +1107,7 @@ mist_install_apply (MistStateDb *db,
              request->game_id, (g_get_monotonic_time () - started_us) / 1000);
 
 out:
-  if (context.unpacker != NULL)
-    ZSTD_freeDCtx (context.unpacker);
+  g_mutex_clear (&context.lock);
   if (context.staging_fd >= 0)
     close (context.staging_fd);
   if (context.root_fd >= 0)

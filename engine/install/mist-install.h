@@ -20,6 +20,7 @@
  */
 #pragma once
 
+#include "mist-object-cache.h"
 #include "mist-plan.h"
 #include "mist-state-db.h"
 
@@ -48,8 +49,9 @@ typedef struct
   guint64 bytes_total;
 } MistInstallProgress;
 
-/* Called on the thread that does the work for the synchronous functions, and on the
- * caller's main context, at most every 100 ms, for the asynchronous ones. */
+/* Called on a thread that does the work for the synchronous functions (staging runs on
+ * several, which take turns), and on the caller's main context, at most every 100 ms,
+ * for the asynchronous ones. */
 typedef void (*MistInstallProgressFunc) (const MistInstallProgress *progress, gpointer user_data);
 
 typedef struct
@@ -60,6 +62,9 @@ typedef struct
   const char *version_name; /* the target's name for people, recorded as installed */
   MistPlan *plan;
   const char *objects_dir;  /* downloaded objects, OBJECTS_DIR/<object id> */
+  /* The cache of objects_dir to read them through, or NULL for a new one. The
+   * downloader's own cache knows which pack entries it checked already. */
+  MistObjectCache *objects;
 } MistInstallRequest;
 
 /* Installs, updates or repairs to the plan's target and returns TRUE once the database

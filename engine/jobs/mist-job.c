@@ -1103,6 +1103,7 @@ job_apply_with_request (GTask *task)
     .version_name = self->target_name,
     .plan = self->plan,
     .objects_dir = mist_downloader_get_cache_dir (self->context.downloader),
+    .objects = mist_downloader_get_object_cache (self->context.downloader),
   };
 
   mist_install_apply_async (self->context.db, &request, on_install_progress, self,

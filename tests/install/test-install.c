@@ -240,6 +240,104 @@ test_install_missing_objects_then_resume (Fixture *fixture, gconstpointer data)
   g_assert_true (test_tree_matches (fixture->install, target));
 }
 
+/* A version of n files in a few folders, each with its own content. names keeps the
+ * paths alive. */
+static MistManifest *
+make_many_files (Fixture *fixture, guint n, GPtrArray *names)
+{
+  g_autofree TestFile *files = g_new0 (TestFile, n);
+
+  for (guint i = 0; i < n; i++)
+    {
+      char *path = g_strdup_printf ("assets/%02u/file-%04u.dat", i / 50, i);
+
+      g_ptr_array_add (names, path);
+      files[i].path = path;
+      files[i].size = 100 + i;
+    }
+  return test_make_version (fixture->objects, files, n);
+}
+
+/* Files are staged by several threads, but the missing objects still come in the order of
+ * the files that need them, and the resume stages only what is left. */
+static void
+test_install_many_files_missing_in_order (Fixture *fixture, gconstpointer data)
+{
+  g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (MistManifest) target = make_many_files (fixture, 200, names);
+  g_autoptr (MistPlan) plan = mist_plan_new_full (0, NULL, 1, target);
+  g_autoptr (GPtrArray) hidden = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GPtrArray) missing = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *hidden_dir = g_build_filename (fixture->folder, "hidden", NULL);
+  GPtrArray *files = mist_manifest_get_files (target);
+
+  g_assert_cmpint (g_mkdir (hidden_dir, 0755), ==, 0);
+  for (guint i = 0; i < files->len; i += 3)
+    {
+      const MistManifestFile *file = g_ptr_array_index (files, i);
+      g_autofree char *path = g_build_filename (fixture->objects, file->object_id, NULL);
+      g_autofree char *moved = g_build_filename (hidden_dir, file->object_id, NULL);
+
+      g_assert_cmpint (g_rename (path, moved), ==, 0);
+      g_ptr_array_add (hidden, g_strdup (file->object_id));
+    }
+
+  g_assert_false (apply (fixture, target, plan, &missing, &error));
+  g_assert_error (error, MIST_ERROR, MIST_ERROR_NOT_FOUND);
+  g_assert_nonnull (missing);
+  g_assert_cmpuint (missing->len, ==, hidden->len);
+  for (guint i = 0; i < hidden->len; i++)
+    g_assert_cmpstr (((MistPlanObject *)missing->pdata[i])->object_id, ==, hidden->pdata[i]);
+  g_assert_null (mist_state_db_get_installed (fixture->db, "tetris", NULL));
+  g_clear_error (&error);
+
+  for (guint i = 0; i < hidden->len; i++)
+    {
+      g_autofree char *path = g_build_filename (fixture->objects, hidden->pdata[i], NULL);
+      g_autofree char *moved = g_build_filename (hidden_dir, hidden->pdata[i], NULL);
+
+      g_assert_cmpint (g_rename (moved, path), ==, 0);
+    }
+  g_assert_true (apply (fixture, target, plan, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_true (test_tree_matches (fixture->install, target));
+}
+
+/* One bad file among many stops the staging with its name, whichever thread finds it,
+ * and installs nothing. */
+static void
+test_install_many_files_one_bad (Fixture *fixture, gconstpointer data)
+{
+  g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (MistManifest) target = make_many_files (fixture, 200, names);
+  g_autoptr (MistPlan) plan = mist_plan_new_full (0, NULL, 1, target);
+  const MistManifestFile *bad = g_ptr_array_index (mist_manifest_get_files (target), 150);
+  const MistManifestFile *other = g_ptr_array_index (mist_manifest_get_files (target), 10);
+  g_autofree char *bad_path = g_build_filename (fixture->objects, bad->object_id, NULL);
+  g_autofree char *other_path = g_build_filename (fixture->objects, other->object_id, NULL);
+  g_autofree char *kept = g_build_filename (fixture->folder, "kept", NULL);
+  g_autoptr (GFile) other_file = g_file_new_for_path (other_path);
+  g_autoptr (GFile) bad_file = g_file_new_for_path (bad_path);
+  g_autoptr (GError) error = NULL;
+
+  /* A valid object of another file's content in place of the bad file's object. */
+  g_assert_cmpint (g_rename (bad_path, kept), ==, 0);
+  g_assert_true (g_file_copy (other_file, bad_file, G_FILE_COPY_NONE, NULL, NULL, NULL, &error));
+  g_assert_no_error (error);
+
+  g_assert_false (apply (fixture, target, plan, NULL, &error));
+  g_assert_error (error, MIST_ERROR, MIST_ERROR_CHECKSUM_MISMATCH);
+  g_assert_nonnull (strstr (error->message, bad->path));
+  g_assert_null (mist_state_db_get_installed (fixture->db, "tetris", NULL));
+  g_clear_error (&error);
+
+  g_assert_cmpint (g_rename (kept, bad_path), ==, 0);
+  g_assert_true (apply (fixture, target, plan, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_true (test_tree_matches (fixture->install, target));
+}
+
 /* Moves the objects of manifest into one pack of the cache, at offsets 100 bytes apart,
  * as a download of pack entries stores them. Returns the cache. */
 static MistObjectCache *
@@ -716,6 +814,8 @@ main (int argc, char **argv)
   ADD ("shared-content", test_install_shared_content);
   ADD ("delta-chain", test_install_delta_chain);
   ADD ("missing-objects-then-resume", test_install_missing_objects_then_resume);
+  ADD ("many-files-missing-in-order", test_install_many_files_missing_in_order);
+  ADD ("many-files-one-bad", test_install_many_files_one_bad);
   ADD ("from-pack-entries", test_install_from_pack_entries);
   ADD ("object-content-mismatch", test_install_object_content_mismatch);
   ADD ("delta-fallback", test_install_delta_fallback);
