@@ -234,10 +234,12 @@ replace_failed_job (Cli *cli, MistJob *job, GError **error)
 
 /* Queues a job for game_id, or picks up the one already queued (after an interruption or
  * a failure), and adds it to jobs. A failed job is replaced when the new command asks
- * for another kind, version or folder; install_path NULL means any folder. */
+ * for another kind, version or folder; install_path NULL means any folder. game is the
+ * game as just read from the server, or NULL to have the queue look it up. */
 static gboolean
 queue_job (Cli *cli,
            const char *game_id,
+           const MistGameEntry *game,
            MistJobKind kind,
            gint64 version,
            const char *install_path,
@@ -290,8 +292,12 @@ queue_job (Cli *cli,
       return TRUE;
     }
 
-  mist_queue_add_async (cli->queue, game_id, kind, version, absolute_path, cli->cancellable,
-                        cli_on_done, &result);
+  if (game != NULL)
+    mist_queue_add_for_game_async (cli->queue, game, kind, version, absolute_path, cli->cancellable,
+                                   cli_on_done, &result);
+  else
+    mist_queue_add_async (cli->queue, game_id, kind, version, absolute_path, cli->cancellable,
+                          cli_on_done, &result);
   job = mist_queue_add_finish (cli->queue, cli_wait (&result), error);
   if (job == NULL)
     return FALSE;
@@ -321,8 +327,8 @@ cli_command_install (Cli *cli, int argc, char **argv)
     return cli_usage_error ("install", "expected one game");
   if (version < 0)
     return cli_usage_error ("install", "invalid version %" G_GINT64_FORMAT, version);
-  if (!cli_connect (cli, TRUE, &error) || !load_queue (cli, TRUE, &error) ||
-      !queue_job (cli, argv[1], MIST_JOB_KIND_INSTALL, version, dir, jobs, &error))
+  if (!cli_connect (cli, TRUE, &error) || !load_queue (cli, TRUE, &error)
+      || !queue_job (cli, argv[1], NULL, MIST_JOB_KIND_INSTALL, version, dir, jobs, &error))
     return cli_fail (cli, error);
   return run_jobs (cli, jobs);
 }
@@ -338,8 +344,8 @@ cli_command_repair (Cli *cli, int argc, char **argv)
     return status;
   if (argc != 2)
     return cli_usage_error ("repair", "expected one game");
-  if (!cli_connect (cli, TRUE, &error) || !load_queue (cli, TRUE, &error) ||
-      !queue_job (cli, argv[1], MIST_JOB_KIND_REPAIR, 0, NULL, jobs, &error))
+  if (!cli_connect (cli, TRUE, &error) || !load_queue (cli, TRUE, &error)
+      || !queue_job (cli, argv[1], NULL, MIST_JOB_KIND_REPAIR, 0, NULL, jobs, &error))
     return cli_fail (cli, error);
   return run_jobs (cli, jobs);
 }
@@ -395,8 +401,9 @@ cli_command_update (Cli *cli, int argc, char **argv)
           g_printerr ("%s: %s is up to date\n", local->game_id, local->version_name);
           continue;
         }
-      if (!queue_job (cli, local->game_id, MIST_JOB_KIND_UPDATE, remote->latest->ordinal, NULL,
-                      jobs, &error))
+      /* The list entry has the newest version, so the queue need not look the game up. */
+      if (!queue_job (cli, local->game_id, remote, MIST_JOB_KIND_UPDATE, remote->latest->ordinal,
+                      NULL, jobs, &error))
         return cli_fail (cli, error);
     }
 

@@ -822,6 +822,7 @@ typedef struct
   MistJobKind kind;
   gint64 target_ordinal;
   char *install_path;
+  gboolean looked_up;   /* the game's own entry was fetched */
   MistQueueJob *record; /* set by add_in_thread */
 } AddRequest;
 
@@ -929,6 +930,52 @@ describe_versions (const MistGameEntry *game)
   return g_string_free (list, FALSE);
 }
 
+static void on_game_for_add (GObject *source, GAsyncResult *result, gpointer data);
+
+/* Fixes the request's target from game, as just read from the server, and queues it. */
+static void
+add_for_game (GTask *task, AddRequest *request, const MistGameEntry *game)
+{
+  MistQueue *self = g_task_get_source_object (task);
+  gboolean found = FALSE;
+
+  if (game->latest == NULL)
+    {
+      g_task_return_new_error (task, MIST_ERROR, MIST_ERROR_NOT_FOUND,
+                               "%s has no version on the server yet", request->game_id);
+      add_request_free (request);
+      g_object_unref (task);
+      return;
+    }
+  if (request->target_ordinal == 0)
+    request->target_ordinal = game->latest->ordinal;
+  found = request->target_ordinal == game->latest->ordinal;
+  for (guint i = 0; i < game->versions->len && !found; i++)
+    found = ((MistVersionEntry *)g_ptr_array_index (game->versions, i))->ordinal
+            == request->target_ordinal;
+  if (!found && game->versions->len == 0 && !request->looked_up)
+    {
+      /* A list entry names only the newest version: the game's own entry lists the others. */
+      g_object_set_data (G_OBJECT (task), "request", request);
+      mist_client_get_game_async (self->context.client, request->game_id,
+                                  g_task_get_cancellable (task), on_game_for_add, task);
+      return;
+    }
+  if (!found)
+    {
+      g_autofree char *versions = describe_versions (game);
+
+      g_task_return_new_error (task, MIST_ERROR, MIST_ERROR_NOT_FOUND,
+                               "%s has no version %" G_GINT64_FORMAT
+                               " on the server; its versions are: %s",
+                               request->game_id, request->target_ordinal, versions);
+      add_request_free (request);
+      g_object_unref (task);
+      return;
+    }
+  add_with_target (task, request);
+}
+
 static void
 on_game_for_add (GObject *source, GAsyncResult *result, gpointer data)
 {
@@ -938,9 +985,6 @@ on_game_for_add (GObject *source, GAsyncResult *result, gpointer data)
   GError *error = NULL;
 
   game = mist_client_get_game_finish (MIST_CLIENT (source), result, &error);
-  if (game != NULL && game->latest == NULL)
-    error = g_error_new (MIST_ERROR, MIST_ERROR_NOT_FOUND,
-                         "%s has no version on the server yet", request->game_id);
   if (error != NULL)
     {
       add_request_free (request);
@@ -948,29 +992,43 @@ on_game_for_add (GObject *source, GAsyncResult *result, gpointer data)
       g_object_unref (task);
       return;
     }
-  if (request->target_ordinal == 0)
-    request->target_ordinal = game->latest->ordinal;
-  else
+  request->looked_up = TRUE;
+  add_for_game (task, request, game);
+}
+
+/* Returns the request for a new job of game_id, or NULL after returning a conflict on
+ * task when the game has a job already. */
+static AddRequest *
+add_request_new (MistQueue *self,
+                 GTask *task,
+                 const char *game_id,
+                 MistJobKind kind,
+                 gint64 target_ordinal,
+                 const char *install_path)
+{
+  AddRequest *request;
+
+  for (guint i = 0; i < self->entries->len; i++)
     {
-      gboolean found = FALSE;
+      MistJob *job = ((Entry *)g_ptr_array_index (self->entries, i))->job;
 
-      for (guint i = 0; i < game->versions->len && !found; i++)
-        found = ((MistVersionEntry *) g_ptr_array_index (game->versions, i))->ordinal ==
-                request->target_ordinal;
-      if (!found)
+      if (g_strcmp0 (mist_job_get_game_id (job), game_id) == 0)
         {
-          g_autofree char *versions = describe_versions (game);
-
-          g_task_return_new_error (task, MIST_ERROR, MIST_ERROR_NOT_FOUND,
-                                   "%s has no version %" G_GINT64_FORMAT
-                                   " on the server; its versions are: %s",
-                                   request->game_id, request->target_ordinal, versions);
-          add_request_free (request);
+          g_task_return_new_error (task, MIST_ERROR, MIST_ERROR_CONFLICT,
+                                   "%s already has job %" G_GINT64_FORMAT
+                                   " in the queue: resume or cancel it first",
+                                   game_id, mist_job_get_id (job));
           g_object_unref (task);
-          return;
+          return NULL;
         }
     }
-  add_with_target (task, request);
+
+  request = g_new0 (AddRequest, 1);
+  request->game_id = g_strdup (game_id);
+  request->kind = kind;
+  request->target_ordinal = target_ordinal;
+  request->install_path = g_strdup (install_path);
+  return request;
 }
 
 void
@@ -991,28 +1049,9 @@ mist_queue_add_async (MistQueue *self,
 
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, mist_queue_add_async);
-
-  for (guint i = 0; i < self->entries->len; i++)
-    {
-      MistJob *job = ((Entry *) g_ptr_array_index (self->entries, i))->job;
-
-      if (g_strcmp0 (mist_job_get_game_id (job), game_id) == 0)
-        {
-          g_task_return_new_error (task, MIST_ERROR, MIST_ERROR_CONFLICT,
-                                   "%s already has job %" G_GINT64_FORMAT
-                                   " in the queue: resume or cancel it first",
-                                   game_id, mist_job_get_id (job));
-          g_object_unref (task);
-          return;
-        }
-    }
-
-  request = g_new0 (AddRequest, 1);
-  request->game_id = g_strdup (game_id);
-  request->kind = kind;
-  request->target_ordinal = target_ordinal;
-  request->install_path = g_strdup (install_path);
-
+  request = add_request_new (self, task, game_id, kind, target_ordinal, install_path);
+  if (request == NULL)
+    return;
   if (kind == MIST_JOB_KIND_REPAIR)
     {
       add_with_target (task, request);
@@ -1020,6 +1059,33 @@ mist_queue_add_async (MistQueue *self,
     }
   g_object_set_data (G_OBJECT (task), "request", request);
   mist_client_get_game_async (self->context.client, game_id, cancellable, on_game_for_add, task);
+}
+
+void
+mist_queue_add_for_game_async (MistQueue *self,
+                               const MistGameEntry *game,
+                               MistJobKind kind,
+                               gint64 target_ordinal,
+                               const char *install_path,
+                               GCancellable *cancellable,
+                               GAsyncReadyCallback callback,
+                               gpointer user_data)
+{
+  GTask *task;
+  AddRequest *request;
+
+  g_return_if_fail (MIST_IS_QUEUE (self));
+  g_return_if_fail (game != NULL && game->slug != NULL);
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, mist_queue_add_async);
+  request = add_request_new (self, task, game->slug, kind, target_ordinal, install_path);
+  if (request == NULL)
+    return;
+  if (kind == MIST_JOB_KIND_REPAIR)
+    add_with_target (task, request);
+  else
+    add_for_game (task, request, game);
 }
 
 MistJob *

@@ -49,6 +49,17 @@ void mist_queue_add_async (MistQueue *self,
                            GCancellable *cancellable,
                            GAsyncReadyCallback callback,
                            gpointer user_data);
+/* Queues a job as mist_queue_add_async() does, for a game the caller has just read from
+ * the server (an entry of the game list will do), without looking it up again.
+ * Finish with mist_queue_add_finish(). */
+void mist_queue_add_for_game_async (MistQueue *self,
+                                    const MistGameEntry *game,
+                                    MistJobKind kind,
+                                    gint64 target_ordinal,
+                                    const char *install_path,
+                                    GCancellable *cancellable,
+                                    GAsyncReadyCallback callback,
+                                    gpointer user_data);
 MistJob *mist_queue_add_finish (MistQueue *self, GAsyncResult *result, GError **error);
 
 /* Jobs in queue order (MistJob, owned by the queue). Finished jobs leave the list. */

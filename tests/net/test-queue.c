@@ -11,6 +11,7 @@
 
 #include <glib/gstdio.h>
 #include <sqlite3.h>
+#include <string.h>
 #include <unistd.h>
 
 typedef struct
@@ -197,6 +198,67 @@ test_queue_install_and_update (Fixture *fixture, gconstpointer data)
   updated = get_installed (fixture, "tetris");
   g_assert_cmpint (updated->version_ordinal, ==, 2);
   g_assert_cmpstr (updated->version_name, ==, "2.0");
+}
+
+/* A job queued for an entry of the game list needs no lookup for the newest version,
+ * and looks the game up for an older one or one that does not exist. */
+static void
+test_queue_add_for_listed_game (Fixture *fixture, gconstpointer data)
+{
+  g_autoptr (GAsyncResult) result = NULL;
+  g_autoptr (GPtrArray) games = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (MistJob) install = NULL;
+  g_autofree char *v1 = NULL;
+  g_autofree char *v2 = NULL;
+  g_autofree char *install_path = NULL;
+  const MistGameEntry *entry = NULL;
+  MistJob *job;
+
+  if (!fixture->started)
+    return;
+  v1 = net_write_build (&fixture->net, "v1", 3, 16 * 1024, 1);
+  v2 = net_write_build (&fixture->net, "v2", 3, 16 * 1024, 2);
+  net_create_game (&fixture->net, "tetris");
+  net_push (&fixture->net, "tetris", "1.0", v1);
+  net_push (&fixture->net, "tetris", "2.0", v2);
+
+  mist_client_list_games_async (fixture->client, NULL, on_done, &result);
+  games = mist_client_list_games_finish (fixture->client, wait_for (&result), &error);
+  g_assert_no_error (error);
+  for (guint i = 0; i < games->len; i++)
+    if (g_strcmp0 (((MistGameEntry *)g_ptr_array_index (games, i))->slug, "tetris") == 0)
+      entry = g_ptr_array_index (games, i);
+  g_assert_nonnull (entry);
+  g_assert_cmpuint (entry->versions->len, ==, 0);
+
+  g_clear_object (&result);
+  mist_queue_add_for_game_async (fixture->queue, entry, MIST_JOB_KIND_INSTALL, 7, NULL, NULL,
+                                 on_done, &result);
+  job = mist_queue_add_finish (fixture->queue, wait_for (&result), &error);
+  g_assert_null (job);
+  g_assert_error (error, MIST_ERROR, MIST_ERROR_NOT_FOUND);
+  g_assert_nonnull (strstr (error->message, "1 (1.0), 2 (2.0)"));
+  g_clear_error (&error);
+
+  g_clear_object (&result);
+  mist_queue_add_for_game_async (fixture->queue, entry, MIST_JOB_KIND_INSTALL, 1, NULL, NULL,
+                                 on_done, &result);
+  install = mist_queue_add_finish (fixture->queue, wait_for (&result), &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (mist_job_get_target_ordinal (install), ==, 1);
+  g_assert_cmpint (wait_for_job (fixture, install), ==, MIST_JOB_STATE_DONE);
+  g_clear_object (&install);
+
+  g_clear_object (&result);
+  mist_queue_add_for_game_async (fixture->queue, entry, MIST_JOB_KIND_UPDATE, 0, NULL, NULL,
+                                 on_done, &result);
+  install = mist_queue_add_finish (fixture->queue, wait_for (&result), &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (mist_job_get_target_ordinal (install), ==, 2);
+  g_assert_cmpint (wait_for_job (fixture, install), ==, MIST_JOB_STATE_DONE);
+  install_path = g_build_filename (fixture->games_dir, "tetris", NULL);
+  net_assert_tree_equal (v2, install_path);
 }
 
 /* A job another process recorded in the shared database keeps the object cache from
@@ -461,6 +523,7 @@ main (int argc, char **argv)
   g_setenv ("XDG_RUNTIME_DIR", runtime, TRUE);
   g_test_init (&argc, &argv, NULL);
   add_test ("/net/queue/install-and-update", test_queue_install_and_update);
+  add_test ("/net/queue/add-for-listed-game", test_queue_add_for_listed_game);
   add_test ("/net/queue/restart-resumes", test_queue_restart_resumes);
   add_test ("/net/queue/other-process-keeps-cache", test_queue_other_process_keeps_cache);
   add_test ("/net/queue/pause-resume-cancel", test_queue_pause_resume_cancel);
