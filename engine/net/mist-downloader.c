@@ -608,6 +608,26 @@ transfer_finish_failed (Transfer *transfer, GError *error)
 
 /* Ends the current attempt with error (owned) and either schedules the next attempt or
  * fails the transfer. The partial file stays for a later resume. */
+/* Adds what to do to an error of writing into the object cache, which is on the user's
+ * disk and not the server's fault. */
+static void
+explain_cache_error (MistDownloader *self, GError **error)
+{
+  GError *explained;
+
+  if (!g_error_matches (*error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED)
+      && !g_error_matches (*error, G_IO_ERROR, G_IO_ERROR_NO_SPACE)
+      && !g_error_matches (*error, G_IO_ERROR, G_IO_ERROR_READ_ONLY)
+      && !g_error_matches (*error, G_IO_ERROR, G_IO_ERROR_IS_DIRECTORY))
+    return;
+  explained
+    = g_error_new ((*error)->domain, (*error)->code,
+                   "%s. Check that the object cache %s is writable and its disk has free space",
+                   (*error)->message, self->cache_dir);
+  g_error_free (*error);
+  *error = explained;
+}
+
 static void
 transfer_fail_attempt (Transfer *transfer, GError *error)
 {
@@ -647,7 +667,10 @@ transfer_fail_attempt (Transfer *transfer, GError *error)
     {
       if (mist_error_is_transient (error))
         g_prefix_error (&error, "Gave up after %u attempts: ", transfer->attempt);
-      g_prefix_error (&error, "Failed to download object %s: ", transfer->object_id);
+      g_prefix_error (&error,
+                      "Failed to download %s %s: ", transfer->span != NULL ? "pack" : "object",
+                      transfer->object_id);
+      explain_cache_error (self, &error);
       transfer_finish_failed (transfer, error);
       return;
     }

@@ -638,6 +638,46 @@ test_packs_damaged_cache_refetched (Fixture *fixture, gconstpointer data)
   net_assert_tree_equal (fixture->v1, install_path);
 }
 
+/* A pack file the cache cannot write fails the job with the pack's name and what to
+ * check, not as a download error of some object. */
+static void
+test_packs_cache_unwritable (Fixture *fixture, gconstpointer data)
+{
+  g_autoptr (MistJob) job = NULL;
+  g_autoptr (GDir) dir = NULL;
+  g_autoptr (GError) error = NULL;
+  const char *message;
+  const char *name;
+  guint blocked = 0;
+
+  if (!fixture->started)
+    return;
+  job = pause_install (fixture);
+
+  /* A folder in place of each pack file: even root cannot write into it as a file. */
+  dir = g_dir_open (fixture->cache_dir, 0, NULL);
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *path = g_build_filename (fixture->cache_dir, name, NULL);
+
+      if (!g_str_has_prefix (name, "pack-") || g_str_has_suffix (name, ".index"))
+        continue;
+      g_assert_cmpint (g_unlink (path), ==, 0);
+      g_assert_cmpint (g_mkdir (path, 0755), ==, 0);
+      blocked++;
+    }
+  g_assert_cmpuint (blocked, >, 0);
+
+  mist_downloader_set_rate_limit (fixture->downloader, 0);
+  g_assert_true (mist_queue_resume (fixture->queue, job, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (wait_for_job (fixture, job), ==, MIST_JOB_STATE_FAILED);
+  message = mist_job_get_error_message (job);
+  g_assert_nonnull (strstr (message, "Failed to download pack "));
+  g_assert_nonnull (strstr (message, "Check that the object cache"));
+  g_assert_nonnull (strstr (message, fixture->cache_dir));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -651,6 +691,7 @@ main (int argc, char **argv)
   ADD ("/net/packs/corrupt-entry", test_packs_corrupt_entry);
   ADD ("/net/packs/pause-resumes", test_packs_pause_resumes);
   ADD ("/net/packs/damaged-cache-refetched", test_packs_damaged_cache_refetched);
+  ADD ("/net/packs/cache-unwritable", test_packs_cache_unwritable);
 #undef ADD
 
   return g_test_run ();
