@@ -19,7 +19,8 @@ G_BEGIN_DECLS
  * @MIST_ERROR_CHECKSUM_MISMATCH: data does not match its declared checksum or hash
  * @MIST_ERROR_WRONG_SOURCE: a delta was applied to a source file it was not made from
  * @MIST_ERROR_TOO_LARGE: a declared size is above a hard limit
- * @MIST_ERROR_INVALID_PATH: a path from a manifest or an upload is unsafe or invalid
+ * @MIST_ERROR_INVALID_PATH: a path from a manifest or an upload is unsafe or invalid, or
+ *   an install folder cannot take the game
  * @MIST_ERROR_NO_SPACE: not enough free disk space
  * @MIST_ERROR_AUTH_REQUIRED: the server needs a (new) login
  * @MIST_ERROR_FORBIDDEN: the account may not do this

@@ -111,7 +111,7 @@ check_new_install_folder (MistStateDb *db, const MistInstallRequest *request, GE
     {
       if (strcmp (name, MIST_INSTALL_STAGING_DIR) == 0)
         continue;
-      g_set_error (error, MIST_ERROR, MIST_ERROR_CONFLICT,
+      g_set_error (error, MIST_ERROR, MIST_ERROR_INVALID_PATH,
                    "Install folder %s is not empty (it contains “%s”): choose an empty or new "
                    "folder",
                    request->install_path, name);
@@ -323,6 +323,25 @@ stage_by_copy (ApplyContext *context, const MistPlanFile *file, int out_fd, GErr
   return ok;
 }
 
+/* The cache hands out pack entries it stored itself without hashing them again. When
+ * such an entry fails to build its file, hashes it after all: bytes that no longer match
+ * the object id were damaged in the cache, so the entry is discarded and error becomes
+ * MIST_ERROR_NOT_FOUND, for the object to be fetched again. */
+static void
+recheck_entry (ApplyContext *context, const char *object_id, GBytes *entry, GError **error)
+{
+  g_autofree char *actual
+    = mist_sha256_hex_data (g_bytes_get_data (entry, NULL), g_bytes_get_size (entry));
+
+  if (strcmp (actual, object_id) == 0)
+    return;
+  g_message ("Object %s in the cache is damaged (%s); discarding it", object_id, (*error)->message);
+  mist_object_cache_discard (context->objects, object_id, NULL);
+  g_clear_error (error);
+  g_set_error (error, MIST_ERROR, MIST_ERROR_NOT_FOUND,
+               "Object %s is not downloaded (its cached copy was damaged)", object_id);
+}
+
 /* Decompresses the file's object into out_fd, hashing the output on the way so that the
  * staged file need not be read again. A pack entry is decompressed from memory. */
 static gboolean
@@ -360,9 +379,17 @@ stage_by_full_object (Stager *stager, const MistPlanFile *file, int out_fd, GErr
   if (!ok)
     {
       g_prefix_error (error, "Object %s: ", file->object_id);
+      if (entry != NULL)
+        recheck_entry (context, file->object_id, entry, error);
       return FALSE;
     }
-  return check_digest (hash, file->sha256, file->path, error);
+  if (!check_digest (hash, file->sha256, file->path, error))
+    {
+      if (entry != NULL)
+        recheck_entry (context, file->object_id, entry, error);
+      return FALSE;
+    }
+  return TRUE;
 }
 
 /* Applies the file's deltas in order, each result into its own temporary file that is

@@ -366,6 +366,58 @@ move_objects_into_pack (Fixture *fixture, MistManifest *manifest, const char *pa
   return cache;
 }
 
+/* The cache that stored a pack entry hands it out without hashing it again. Damaged on
+ * disk behind its back, the entry is still found out, when its file fails to build,
+ * and reported missing so that it is fetched again. */
+static void
+test_install_trusted_entry_damaged (Fixture *fixture, gconstpointer data)
+{
+  static const char pack_id[] = "1123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+  g_autoptr (MistManifest) target
+    = test_make_version (fixture->objects, version_1, G_N_ELEMENTS (version_1));
+  g_autoptr (MistPlan) plan = mist_plan_new_full (0, NULL, 1, target);
+  g_autoptr (MistObjectCache) cache = move_objects_into_pack (fixture, target, pack_id);
+  const MistManifestFile *damaged = mist_manifest_lookup (target, "data/levels.dat");
+  g_autofree char *pack_name = g_strconcat ("pack-", pack_id, NULL);
+  g_autofree char *pack_path = g_build_filename (fixture->objects, pack_name, NULL);
+  g_autofree char *contents = NULL;
+  g_autofree char *object_bytes = NULL;
+  g_autoptr (GPtrArray) missing = NULL;
+  g_autoptr (GError) error = NULL;
+  MistInstallRequest request = { 0 };
+  gsize length = 0;
+  char *found;
+  int fd;
+
+  /* Overwrite the middle of the entry's bytes in the pack file. */
+  fd = mist_object_cache_open (cache, damaged->object_id, &error);
+  g_assert_no_error (error);
+  object_bytes = g_malloc0 (damaged->object_size);
+  g_assert_cmpint (read (fd, object_bytes, damaged->object_size), ==, (gssize)damaged->object_size);
+  close (fd);
+  g_assert_true (g_file_get_contents (pack_path, &contents, &length, &error));
+  found = memmem (contents, length, object_bytes, damaged->object_size);
+  g_assert_nonnull (found);
+  memset (found + damaged->object_size / 2, 'x', 4);
+  g_assert_true (g_file_set_contents (pack_path, contents, (gssize)length, &error));
+  g_assert_no_error (error);
+
+  request.game_id = "tetris";
+  request.install_path = fixture->install;
+  request.target = target;
+  request.version_name = "1.0";
+  request.plan = plan;
+  request.objects_dir = fixture->objects;
+  request.objects = cache;
+  g_assert_false (mist_install_apply (fixture->db, &request, &missing, NULL, NULL, NULL, &error));
+  g_assert_error (error, MIST_ERROR, MIST_ERROR_NOT_FOUND);
+  g_assert_nonnull (missing);
+  g_assert_cmpuint (missing->len, ==, 1);
+  g_assert_cmpstr (((MistPlanObject *)missing->pdata[0])->object_id, ==, damaged->object_id);
+  g_assert_false (mist_object_cache_contains (cache, damaged->object_id));
+  g_assert_null (mist_state_db_get_installed (fixture->db, "tetris", NULL));
+}
+
 /* An object that decompresses to other content than its file's hash fails the install,
  * naming the file, and leaves nothing installed. */
 static void
@@ -548,7 +600,7 @@ test_install_rejects_non_empty_folder (Fixture *fixture, gconstpointer data)
   g_assert_true (g_file_set_contents (user_file, "the user's own levels", -1, &error));
 
   g_assert_false (apply (fixture, target, plan, NULL, &error));
-  g_assert_error (error, MIST_ERROR, MIST_ERROR_CONFLICT);
+  g_assert_error (error, MIST_ERROR, MIST_ERROR_INVALID_PATH);
   g_assert_nonnull (strstr (error->message, fixture->install));
   g_assert_null (mist_state_db_get_installed (fixture->db, "tetris", NULL));
   g_clear_error (&error);
@@ -818,6 +870,7 @@ main (int argc, char **argv)
   ADD ("many-files-one-bad", test_install_many_files_one_bad);
   ADD ("from-pack-entries", test_install_from_pack_entries);
   ADD ("object-content-mismatch", test_install_object_content_mismatch);
+  ADD ("trusted-entry-damaged", test_install_trusted_entry_damaged);
   ADD ("delta-fallback", test_install_delta_fallback);
   ADD ("symlink-outside", test_install_symlink_outside);
   ADD ("rejects-non-empty-folder", test_install_rejects_non_empty_folder);
