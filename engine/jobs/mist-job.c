@@ -1089,6 +1089,22 @@ on_applied (GObject *source, GAsyncResult *result, gpointer data)
                                task);
       return;
     }
+  if (g_error_matches (error, MIST_ERROR, MIST_ERROR_NOT_FOUND) && missing != NULL
+      && missing->len > 0)
+    {
+      /* Downloaded twice and still not readable: the cache's disk is the suspect, not the
+       * game or the version, which exist. */
+      GError *explained = g_error_new (
+        MIST_ERROR, MIST_ERROR_FAILED,
+        "Cannot install %s: %u objects are still missing or damaged in the object cache %s after "
+        "downloading them again (the first is %s). Check that disk, then retry the job",
+        self->record->game_id, missing->len,
+        mist_downloader_get_cache_dir (self->context.downloader),
+        ((MistPlanObject *)g_ptr_array_index (missing, 0))->object_id);
+
+      g_clear_error (&error);
+      error = explained;
+    }
   job_fail (task, error);
 }
 
