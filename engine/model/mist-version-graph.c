@@ -520,6 +520,16 @@ mist_version_graph_add_patches_json (MistVersionGraph *graph, JsonNode *patches,
           g_propagate_error (error, g_steal_pointer (&local_error));
           return FALSE;
         }
+      /* A server may still list patch sets of a version it no longer offers; no route can
+       * use them, so they are left out instead of failing the whole plan. */
+      if (!g_hash_table_contains (graph->by_ordinal, &patch_set->from)
+          || !g_hash_table_contains (graph->by_ordinal, &patch_set->to))
+        {
+          g_message ("Ignoring patch set %" G_GINT64_FORMAT "→%" G_GINT64_FORMAT
+                     " from the server: it joins a version the game does not list",
+                     patch_set->from, patch_set->to);
+          continue;
+        }
       if (!mist_version_graph_add_patch_set (graph, patch_set, error))
         return FALSE;
     }

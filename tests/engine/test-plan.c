@@ -450,9 +450,10 @@ test_graph_from_api_json (void)
     "{\"slug\": \"tetris\", \"versions\": ["
     " {\"ordinal\": 1, \"name\": \"1.0\", \"installed_size\": 100, \"download_size\": 60},"
     " {\"ordinal\": 2, \"name\": \"1.1\", \"installed_size\": 120, \"download_size\": 70}]}";
-  const char *patches =
-    "{\"patches\": [{\"from\": 1, \"to\": 2, \"state\": \"ready\", \"download_size\": 9},"
-    " {\"from\": 2, \"to\": 1, \"state\": \"failed\", \"error\": \"x\", \"download_size\": null}]}";
+  const char *patches
+    = "{\"patches\": [{\"from\": 1, \"to\": 2, \"state\": \"ready\", \"download_size\": 9},"
+      " {\"from\": 2, \"to\": 1, \"state\": \"failed\", \"error\": \"x\", \"download_size\": null},"
+      " {\"from\": 2, \"to\": 5, \"state\": \"ready\", \"download_size\": 3}]}";
 
   g_assert_true (json_parser_load_from_data (parser, game, -1, NULL));
   g_assert_true (mist_version_graph_add_game_json (graph, json_parser_get_root (parser), &error));
@@ -466,6 +467,8 @@ test_graph_from_api_json (void)
   g_assert_nonnull (mist_version_graph_lookup_patch_set (graph, 1, 2));
   g_assert_false (mist_patch_set_has_files (mist_version_graph_lookup_patch_set (graph, 1, 2)));
   g_assert_null (mist_version_graph_lookup_patch_set (graph, 2, 1));
+  /* Version 5 is not listed (deleted on the server): its patch set is left out. */
+  g_assert_null (mist_version_graph_lookup_patch_set (graph, 2, 5));
 }
 
 int
