@@ -327,9 +327,18 @@ cli_command_install (Cli *cli, int argc, char **argv)
     return cli_usage_error ("install", "expected one game");
   if (version < 0)
     return cli_usage_error ("install", "invalid version %" G_GINT64_FORMAT, version);
-  if (!cli_connect (cli, TRUE, &error) || !load_queue (cli, TRUE, &error)
-      || !queue_job (cli, argv[1], NULL, MIST_JOB_KIND_INSTALL, version, dir, jobs, &error))
+  if (!cli_connect (cli, TRUE, &error) || !load_queue (cli, TRUE, &error))
     return cli_fail (cli, error);
+  if (!queue_job (cli, argv[1], NULL, MIST_JOB_KIND_INSTALL, version, dir, jobs, &error))
+    {
+      status = cli_fail (cli, error);
+      /* An unknown version lists the versions itself; an unknown game gets the command
+       * that lists the games. */
+      if (g_error_matches (error, MIST_ERROR, MIST_ERROR_NOT_FOUND)
+          && strstr (error->message, "version") == NULL)
+        g_printerr ("mist-cli: `mist-cli games` lists the games you can install\n");
+      return status;
+    }
   return run_jobs (cli, jobs);
 }
 
@@ -517,6 +526,26 @@ run_queue (Cli *cli)
   if (jobs->len == 0)
     {
       g_printerr ("No job to run\n");
+      /* Failed and paused jobs wait for the user: say how to go on with each. */
+      for (guint i = 0; i < all->len; i++)
+        {
+          MistJob *job = g_ptr_array_index (all, i);
+          MistJobState state = mist_job_get_state (job);
+          gint64 id = mist_job_get_id (job);
+
+          if (state == MIST_JOB_STATE_FAILED)
+            g_printerr ("Job %" G_GINT64_FORMAT " (%s %s) failed: %s\n"
+                        "  Retry it with `mist-cli queue resume %" G_GINT64_FORMAT
+                        "`, or drop it with `mist-cli queue cancel %" G_GINT64_FORMAT "`\n",
+                        id, mist_job_kind_to_string (mist_job_get_kind (job)),
+                        mist_job_get_game_id (job), mist_job_get_error_message (job), id, id);
+          else if (state == MIST_JOB_STATE_PAUSED)
+            g_printerr ("Job %" G_GINT64_FORMAT
+                        " (%s %s) is paused: resume it with `mist-cli queue resume "
+                        "%" G_GINT64_FORMAT "`\n",
+                        id, mist_job_kind_to_string (mist_job_get_kind (job)),
+                        mist_job_get_game_id (job), id);
+        }
       return CLI_EXIT_OK;
     }
   return run_jobs (cli, jobs);

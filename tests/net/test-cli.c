@@ -310,6 +310,7 @@ test_cli_errors (Fixture *fixture, gconstpointer data)
   g_assert_cmpint (unknown_info->status, ==, 4);
   unknown_install = CLI (fixture, "install", "no-such-game");
   g_assert_cmpint (unknown_install->status, ==, 4);
+  g_assert_nonnull (strstr (unknown_install->errors, "`mist-cli games` lists the games"));
   not_installed = CLI (fixture, "verify", "no-such-game");
   g_assert_cmpint (not_installed->status, ==, 4);
   usage = CLI (fixture, "install");
@@ -488,8 +489,12 @@ test_cli_failed_job_replaced (Fixture *fixture, gconstpointer data)
   g_autofree char *build = NULL;
   g_autofree char *objects = NULL;
   g_autofree char *good_dir = NULL;
+  g_autofree char *full_dir = NULL;
+  g_autofree char *user_file = NULL;
   g_autoptr (CliResult) failed = NULL;
   g_autoptr (CliResult) queue = NULL;
+  g_autoptr (CliResult) not_empty = NULL;
+  g_autoptr (CliResult) run = NULL;
   g_autoptr (CliResult) replaced = NULL;
   g_autoptr (CliResult) queue_after = NULL;
   g_autoptr (CliResult) verbose = NULL;
@@ -503,6 +508,16 @@ test_cli_failed_job_replaced (Fixture *fixture, gconstpointer data)
   net_create_game (&fixture->net, "tetris");
   net_push (&fixture->net, "tetris", "1.0", build);
   login (fixture);
+
+  /* A folder with files in it is the user's mistake, not a busy game: status 1. */
+  full_dir = g_build_filename (fixture->net.work_dir, "full", NULL);
+  user_file = g_build_filename (full_dir, "notes.txt", NULL);
+  g_assert_cmpint (g_mkdir_with_parents (full_dir, 0755), ==, 0);
+  g_assert_true (g_file_set_contents (user_file, "keep me", -1, NULL));
+  not_empty = CLI (fixture, "install", "tetris", "--dir", full_dir);
+  g_assert_cmpint (not_empty->status, ==, 1);
+  g_assert_nonnull (strstr (not_empty->errors, "is not empty"));
+  g_assert_true (g_file_test (user_file, G_FILE_TEST_IS_REGULAR));
 
   /* The folder is checked before the download, so nothing is fetched for it. */
   failed = CLI (fixture, "install", "tetris", "--dir", "/proc/mist-no-such-folder");
@@ -521,6 +536,15 @@ test_cli_failed_job_replaced (Fixture *fixture, gconstpointer data)
   g_assert_cmpstr (json_object_get_string_member (job, "state"), ==, "failed");
   g_assert_nonnull (strstr (json_object_get_string_member (job, "error"),
                             "/proc/mist-no-such-folder"));
+
+  /* `queue run` has nothing to run, and says how to retry or drop the failed job. */
+  run = CLI (fixture, "queue", "run");
+  g_assert_cmpint (run->status, ==, 0);
+  g_assert_nonnull (strstr (run->errors, "No job to run"));
+  g_assert_nonnull (strstr (run->errors, "(install tetris) failed: "));
+  g_assert_nonnull (strstr (run->errors, "/proc/mist-no-such-folder"));
+  g_assert_nonnull (strstr (run->errors, "`mist-cli queue resume "));
+  g_assert_nonnull (strstr (run->errors, "`mist-cli queue cancel "));
 
   /* Another folder replaces the failed job instead of retrying the old folder. */
   good_dir = g_build_filename (fixture->net.work_dir, "games", "tetris", NULL);
