@@ -966,6 +966,29 @@ out:
   return ok;
 }
 
+/* Deletes the staged files of an abandoned transaction from its own install folder, and
+ * with remove_folder the folder itself when a first install leaves it empty. Then drops
+ * the journal entry. */
+static gboolean
+discard_transaction (MistStateDb *db,
+                     const MistJournalEntry *entry,
+                     gboolean remove_folder,
+                     GError **error)
+{
+  int root_fd = install_open_root (entry->install_path, FALSE, NULL);
+  gboolean ok = TRUE;
+
+  if (root_fd >= 0)
+    {
+      ok = install_fs_remove_tree (root_fd, MIST_INSTALL_STAGING_DIR, error);
+      close (root_fd);
+    }
+  if (ok && remove_folder && entry->kind == MIST_JOB_KIND_INSTALL
+      && rmdir (entry->install_path) != 0 && errno != ENOENT)
+    g_debug ("Install folder %s stays: %s", entry->install_path, g_strerror (errno));
+  return ok && mist_state_db_journal_remove (db, entry->id, error);
+}
+
 /* Returns the journal entry to stage under: the existing one when it targets the same
  * manifest, else a new one after discarding the other's staging folder. */
 static MistJournalEntry *
@@ -998,10 +1021,12 @@ prepare_journal (MistStateDb *db,
           *resumed = TRUE;
           return g_steal_pointer (&existing);
         }
-      g_message ("Discarding the staged files of %s version %s for version %" G_GINT64_FORMAT,
-                 existing->game_id, existing->target_name, mist_plan_get_to (request->plan));
-      if (!install_fs_remove_tree (root_fd, MIST_INSTALL_STAGING_DIR, error) ||
-          !mist_state_db_journal_remove (db, existing->id, error))
+      g_message ("Discarding the staged files of %s version %s in %s for version %" G_GINT64_FORMAT
+                 " in %s",
+                 existing->game_id, existing->target_name, existing->install_path,
+                 mist_plan_get_to (request->plan), request->install_path);
+      if (!discard_transaction (
+            db, existing, g_strcmp0 (existing->install_path, request->install_path) != 0, error))
         return NULL;
     }
 

@@ -767,6 +767,37 @@ test_install_new_target_discards_staging (Fixture *fixture, gconstpointer data)
   g_assert_null (entry);
 }
 
+/* A first install that stopped in one folder and is then started in another leaves no
+ * staged files behind in the first. */
+static void
+test_install_other_folder_discards_staging (Fixture *fixture, gconstpointer data)
+{
+  g_autoptr (MistManifest) target
+    = test_make_version (fixture->objects, version_2, G_N_ELEMENTS (version_2));
+  g_autoptr (MistPlan) plan = mist_plan_new_full (0, NULL, 2, target);
+  g_autoptr (GError) error = NULL;
+  g_autofree char *hidden = g_build_filename (fixture->folder, "hidden", NULL);
+  g_autofree char *object_path = g_build_filename (
+    fixture->objects, mist_manifest_lookup (target, "new/big.bin")->object_id, NULL);
+  g_autofree char *first_folder = g_strdup (fixture->install);
+  g_autofree char *first_staging = g_build_filename (first_folder, MIST_INSTALL_STAGING_DIR, NULL);
+
+  g_assert_cmpint (g_rename (object_path, hidden), ==, 0);
+  g_assert_false (apply (fixture, target, plan, NULL, &error));
+  g_assert_error (error, MIST_ERROR, MIST_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+  g_assert_true (g_file_test (first_staging, G_FILE_TEST_IS_DIR));
+
+  g_assert_cmpint (g_rename (hidden, object_path), ==, 0);
+  g_free (fixture->install);
+  fixture->install = g_build_filename (fixture->folder, "games", "tetris-elsewhere", NULL);
+  g_assert_true (apply (fixture, target, plan, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_true (test_tree_matches (fixture->install, target));
+  g_assert_false (g_file_test (first_staging, G_FILE_TEST_EXISTS));
+  g_assert_false (g_file_test (first_folder, G_FILE_TEST_EXISTS));
+}
+
 typedef struct
 {
   GThread *main_thread;
@@ -880,6 +911,7 @@ main (int argc, char **argv)
   ADD ("import", test_install_import);
   ADD ("no-space-message", test_install_no_space_message);
   ADD ("new-target-discards-staging", test_install_new_target_discards_staging);
+  ADD ("other-folder-discards-staging", test_install_other_folder_discards_staging);
   ADD ("async-progress", test_install_async_progress);
 #undef ADD
   g_test_add ("/install/many-small-files", Fixture, GUINT_TO_POINTER (MANY_FILES), fixture_set_up,
