@@ -45,6 +45,9 @@ struct _MistObjectCache
   char *dir;
 
   GMutex lock;
+  GCond stored_cond; /* signalled when stored_count or wake_count grows */
+  guint64 stored_count;
+  guint64 wake_count;
   gboolean loaded;     /* whether the index files were read */
   GHashTable *entries; /* object id → Location */
   GHashTable *packs;   /* pack id → Pack */
@@ -67,6 +70,7 @@ mist_object_cache_new (const char *dir)
   g_atomic_ref_count_init (&cache->ref_count);
   cache->dir = g_strdup (dir);
   g_mutex_init (&cache->lock);
+  g_cond_init (&cache->stored_cond);
   cache->entries = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   cache->packs = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, pack_free);
   return cache;
@@ -87,6 +91,7 @@ mist_object_cache_unref (MistObjectCache *cache)
   g_hash_table_destroy (cache->entries);
   g_hash_table_destroy (cache->packs);
   g_mutex_clear (&cache->lock);
+  g_cond_clear (&cache->stored_cond);
   g_free (cache->dir);
   g_free (cache);
 }
@@ -523,6 +528,8 @@ mist_object_cache_store_entry (MistObjectCache *cache,
 
   g_mutex_lock (&cache->lock);
   record_stored (cache, pack_id, object_id, offset, length, TRUE);
+  cache->stored_count++;
+  g_cond_broadcast (&cache->stored_cond);
   g_mutex_unlock (&cache->lock);
   return TRUE;
 }
@@ -614,5 +621,53 @@ mist_object_cache_clear (MistObjectCache *cache)
   g_hash_table_remove_all (cache->entries);
   g_hash_table_remove_all (cache->packs);
   cache->loaded = TRUE;
+  g_mutex_unlock (&cache->lock);
+}
+
+gboolean
+mist_object_cache_has_entry (MistObjectCache *cache, const char *object_id)
+{
+  gboolean found;
+
+  g_mutex_lock (&cache->lock);
+  ensure_loaded (cache);
+  found = g_hash_table_contains (cache->entries, object_id);
+  g_mutex_unlock (&cache->lock);
+  return found;
+}
+
+guint64
+mist_object_cache_get_stored_count (MistObjectCache *cache)
+{
+  guint64 count;
+
+  g_mutex_lock (&cache->lock);
+  count = cache->stored_count;
+  g_mutex_unlock (&cache->lock);
+  return count;
+}
+
+void
+mist_object_cache_wait_stored (MistObjectCache *cache, guint64 seen, gint64 timeout_us)
+{
+  gint64 end_time = g_get_monotonic_time () + timeout_us;
+  guint64 wakes;
+
+  g_mutex_lock (&cache->lock);
+  wakes = cache->wake_count;
+  while (cache->stored_count <= seen && cache->wake_count == wakes)
+    {
+      if (!g_cond_wait_until (&cache->stored_cond, &cache->lock, end_time))
+        break;
+    }
+  g_mutex_unlock (&cache->lock);
+}
+
+void
+mist_object_cache_wake (MistObjectCache *cache)
+{
+  g_mutex_lock (&cache->lock);
+  cache->wake_count++;
+  g_cond_broadcast (&cache->stored_cond);
   g_mutex_unlock (&cache->lock);
 }

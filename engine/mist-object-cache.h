@@ -46,6 +46,18 @@ int mist_object_cache_open (MistObjectCache *cache, const char *object_id, GErro
 GBytes *
 mist_object_cache_read_entry (MistObjectCache *cache, const char *object_id, GError **error);
 
+/* Returns whether the object is a pack entry, from the index in memory alone. */
+gboolean mist_object_cache_has_entry (MistObjectCache *cache, const char *object_id);
+
+/* Returns how many pack entries this cache object has stored, for
+ * mist_object_cache_wait_stored(). */
+guint64 mist_object_cache_get_stored_count (MistObjectCache *cache);
+
+/* Blocks until this cache object has stored more than seen entries, someone calls
+ * mist_object_cache_wake(), or timeout_us passed. */
+void mist_object_cache_wait_stored (MistObjectCache *cache, guint64 seen, gint64 timeout_us);
+void mist_object_cache_wake (MistObjectCache *cache);
+
 /* Writes a verified pack entry into the pack's file and records it. */
 gboolean mist_object_cache_store_entry (MistObjectCache *cache,
                                         const char *pack_id,
