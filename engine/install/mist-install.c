@@ -42,6 +42,7 @@ typedef struct
   gpointer user_data;
   GCancellable *cancellable;
   gboolean resumed; /* the journal entry comes from an earlier, interrupted call */
+  gboolean early;   /* staging while the download runs: skip what cannot be built yet */
 
   GMutex lock;
   GPtrArray *missing;      /* MistPlanObject */
@@ -475,6 +476,15 @@ stage_file (Stager *stager, MistPlanFile *file, GError **error)
           g_propagate_error (error, g_steal_pointer (&local_error));
           return FALSE;
         }
+      if (context->early)
+        {
+          /* The apply builds the file again, and falls back there if it must: the plan
+           * it changes is not this thread's to change while the download runs. */
+          g_debug ("Building %s early failed: %s", file->path, local_error->message);
+          close (out_fd);
+          unlinkat (context->staging_fd, temporary, 0);
+          return TRUE;
+        }
       g_message ("Building %s from %s failed (%s); falling back to its full object %s", file->path,
                  file->copy_from != NULL ? "a local copy" : "deltas", local_error->message, file->object_id);
       g_clear_error (&local_error);
@@ -555,6 +565,10 @@ staged_is_complete (ApplyContext *context, const MistPlanFile *file)
   if (!staged_exists (context->staging_fd, file->sha256))
     return FALSE;
   if (!context->resumed)
+    return TRUE;
+  /* Staged and hashed by this process, which no crash has ended since. */
+  if (context->request->staged != NULL
+      && g_hash_table_contains (context->request->staged, file->sha256))
     return TRUE;
   fd = openat (context->staging_fd, file->sha256, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
   ok = fd >= 0 && check_hash (fd, file->sha256, file->path, context->cancellable, NULL);
@@ -1077,6 +1091,137 @@ check_request (const MistInstallRequest *request, GError **error)
   return TRUE;
 }
 
+/* Returns whether everything the file is built from is at hand: an installed copy, or pack
+ * entries the download stored already. Objects stored on their own are left to the apply. */
+static gboolean
+ready_early (ApplyContext *context, const MistPlanFile *file)
+{
+  if (file->copy_from != NULL)
+    return TRUE;
+  if (file->deltas->len == 0)
+    return mist_object_cache_has_entry (context->objects, file->object_id);
+  for (guint i = 0; i < file->deltas->len; i++)
+    {
+      const MistPlanDelta *delta = g_ptr_array_index (file->deltas, i);
+
+      if (!mist_object_cache_has_entry (context->objects, delta->object_id))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+/* Stages in order the pending files that are ready, and removes them from pending,
+ * until more() returns FALSE. Returns how many it took. */
+static guint
+stage_ready (Stager *stager,
+             GPtrArray *pending,
+             GHashTable *staged,
+             MistInstallMoreFunc more,
+             gpointer user_data)
+{
+  ApplyContext *context = stager->context;
+  guint taken = 0;
+  guint kept = 0;
+
+  for (guint i = 0; i < pending->len; i++)
+    {
+      MistPlanFile *file = g_ptr_array_index (pending, i);
+      g_autoptr (GError) error = NULL;
+
+      if (g_cancellable_is_cancelled (context->cancellable) || !more (user_data)
+          || !ready_early (context, file))
+        {
+          pending->pdata[kept++] = file;
+          continue;
+        }
+      taken++;
+      if (!staged_is_complete (context, file) && !stage_file (stager, file, &error))
+        {
+          g_debug ("Staging %s early failed, leaving it to the apply: %s", file->path,
+                   error->message);
+          continue;
+        }
+      if (staged_exists (context->staging_fd, file->sha256))
+        g_hash_table_add (staged, g_strdup (file->sha256));
+    }
+  g_ptr_array_set_size (pending, kept);
+  return taken;
+}
+
+GHashTable *
+mist_install_stage_early (MistStateDb *db,
+                          const MistInstallRequest *request,
+                          MistInstallMoreFunc more,
+                          gpointer user_data,
+                          GCancellable *cancellable)
+{
+  GHashTable *staged = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autoptr (GPtrArray) missing
+    = g_ptr_array_new_with_free_func ((GDestroyNotify)mist_plan_object_free);
+  g_autoptr (GHashTable) missing_ids
+    = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autoptr (MistJournalEntry) entry = NULL;
+  g_autoptr (GPtrArray) pending = NULL;
+  g_autoptr (GError) error = NULL;
+  ApplyContext context = { 0 };
+  Stager stager = { .context = &context };
+  gint64 started_us = g_get_monotonic_time ();
+
+  g_return_val_if_fail (request->objects != NULL, staged);
+  if (!check_request (request, &error))
+    goto out;
+  context.db = db;
+  context.request = request;
+  context.objects = request->objects;
+  context.missing = missing;
+  context.missing_ids = missing_ids;
+  context.cancellable = cancellable;
+  context.early = TRUE;
+  context.root_fd = -1;
+  context.staging_fd = -1;
+  g_mutex_init (&context.lock);
+
+  if (!check_new_install_folder (db, request, &error))
+    goto out;
+  context.root_fd = install_open_root (request->install_path, TRUE, &error);
+  if (context.root_fd < 0)
+    goto out;
+  entry = prepare_journal (db, request, context.root_fd, &context.resumed, &error);
+  if (entry == NULL)
+    goto out;
+  context.staging_fd = open_staging (context.root_fd, TRUE, &error);
+  if (context.staging_fd < 0
+      || !mist_install_check_space (request->install_path,
+                                    mist_plan_get_staging_size (request->plan), &error))
+    goto out;
+
+  pending = list_contents_to_stage (request->plan);
+  /* Once the download ended, the apply stages the rest on all cores. */
+  while (pending->len > 0 && more (user_data) && !g_cancellable_is_cancelled (cancellable))
+    {
+      guint64 seen = mist_object_cache_get_stored_count (context.objects);
+
+      /* Each pass looks at every pending file: wait for a few entries, not each one. */
+      if (stage_ready (&stager, pending, staged, more, user_data) == 0)
+        mist_object_cache_wait_stored (context.objects, seen + MIN (pending->len, 16) - 1,
+                                       G_USEC_PER_SEC / 20);
+    }
+  g_debug ("Staged %u files of %s early, in %" G_GINT64_FORMAT " ms", g_hash_table_size (staged),
+           request->game_id, (g_get_monotonic_time () - started_us) / 1000);
+
+out:
+  if (error != NULL)
+    g_debug ("Not staging %s early: %s", request->game_id, error->message);
+  if (stager.unpacker != NULL)
+    ZSTD_freeDCtx (stager.unpacker);
+  if (context.staging_fd >= 0)
+    close (context.staging_fd);
+  if (context.root_fd >= 0)
+    close (context.root_fd);
+  g_mutex_clear (&context.lock);
+  return staged;
+}
+
 gboolean
 mist_install_apply (MistStateDb *db,
                     const MistInstallRequest *request,
@@ -1167,6 +1312,28 @@ out:
   if (!ok)
     g_prefix_error (error, "Cannot install %s: ", request->game_id);
   return ok;
+}
+
+gboolean
+mist_install_discard (MistStateDb *db, const char *game_id, GError **error)
+{
+  g_autoptr (MistJournalEntry) entry = NULL;
+  g_autoptr (GError) local_error = NULL;
+
+  entry = mist_state_db_journal_get (db, game_id, &local_error);
+  if (entry == NULL)
+    {
+      if (local_error == NULL)
+        return TRUE;
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return FALSE;
+    }
+  /* Past the journal mark, files of the old version may be replaced already. */
+  if (entry->state == MIST_JOURNAL_STATE_COMMITTING)
+    return install_roll_forward (db, entry, error);
+  g_debug ("Discarding the staged files of %s version %s in %s", entry->game_id, entry->target_name,
+           entry->install_path);
+  return discard_transaction (db, entry, TRUE, error);
 }
 
 gboolean

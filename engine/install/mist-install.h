@@ -65,6 +65,9 @@ typedef struct
   /* The cache of objects_dir to read them through, or NULL for a new one. The
    * downloader's own cache knows which pack entries it checked already. */
   MistObjectCache *objects;
+  /* Contents (sha256 set) staged and hashed by this process, or NULL: a resumed apply
+   * hashes the other staged files again, as a crash may have cut them short. */
+  GHashTable *staged;
 } MistInstallRequest;
 
 /* Installs, updates or repairs to the plan's target and returns TRUE once the database
@@ -85,6 +88,26 @@ gboolean mist_install_apply (MistStateDb *db,
                              gpointer user_data,
                              GCancellable *cancellable,
                              GError **error);
+
+/* Abandons the game's unfinished transaction, if it has one: deletes its staged files,
+ * the folder a first install leaves empty, and its journal entry. A transaction past
+ * its journal mark is completed instead. */
+gboolean mist_install_discard (MistStateDb *db, const char *game_id, GError **error);
+
+/* Whether more objects may still arrive, for mist_install_stage_early(). */
+typedef gboolean (*MistInstallMoreFunc) (gpointer user_data);
+
+/* Stages the files of the plan that are ready while a download stores the pack entries
+ * of the others into request->objects (required), until more() returns FALSE. Starts or
+ * resumes the transaction as mist_install_apply() does, which then stages the rest,
+ * completes the transaction and reports what failed here: failures are only logged.
+ * Files whose objects are stored on their own are left to the apply. Returns the
+ * contents staged, for request->staged of the apply. */
+GHashTable *mist_install_stage_early (MistStateDb *db,
+                                      const MistInstallRequest *request,
+                                      MistInstallMoreFunc more,
+                                      gpointer user_data,
+                                      GCancellable *cancellable);
 
 /* Copies request's strings and references its objects. */
 void mist_install_apply_async (MistStateDb *db,

@@ -338,6 +338,23 @@ test_install_many_files_one_bad (Fixture *fixture, gconstpointer data)
   g_assert_true (test_tree_matches (fixture->install, target));
 }
 
+/* Fills request for an apply of target through the pack entries in cache. */
+static void
+fill_request (MistInstallRequest *request,
+              Fixture *fixture,
+              MistManifest *target,
+              MistPlan *plan,
+              MistObjectCache *cache)
+{
+  request->game_id = "tetris";
+  request->install_path = fixture->install;
+  request->target = target;
+  request->version_name = "1.0";
+  request->plan = plan;
+  request->objects_dir = fixture->objects;
+  request->objects = cache;
+}
+
 /* Moves the objects of manifest into one pack of the cache, at offsets 100 bytes apart,
  * as a download of pack entries stores them. Returns the cache. */
 static MistObjectCache *
@@ -402,19 +419,194 @@ test_install_trusted_entry_damaged (Fixture *fixture, gconstpointer data)
   g_assert_true (g_file_set_contents (pack_path, contents, (gssize)length, &error));
   g_assert_no_error (error);
 
-  request.game_id = "tetris";
-  request.install_path = fixture->install;
-  request.target = target;
-  request.version_name = "1.0";
-  request.plan = plan;
-  request.objects_dir = fixture->objects;
-  request.objects = cache;
+  fill_request (&request, fixture, target, plan, cache);
   g_assert_false (mist_install_apply (fixture->db, &request, &missing, NULL, NULL, NULL, &error));
   g_assert_error (error, MIST_ERROR, MIST_ERROR_NOT_FOUND);
   g_assert_nonnull (missing);
   g_assert_cmpuint (missing->len, ==, 1);
   g_assert_cmpstr (((MistPlanObject *)missing->pdata[0])->object_id, ==, damaged->object_id);
   g_assert_false (mist_object_cache_contains (cache, damaged->object_id));
+  g_assert_null (mist_state_db_get_installed (fixture->db, "tetris", NULL));
+}
+
+typedef struct
+{
+  MistObjectCache *cache;
+  GPtrArray *files;  /* MistManifestFile, in the order to store their objects */
+  GHashTable *bytes; /* object id → GBytes, taken out of the objects folder */
+  char *staging;     /* the staging folder to watch */
+  gint storing;      /* atomic */
+} Feeder;
+
+static gboolean
+feeder_more (gpointer data)
+{
+  Feeder *feeder = data;
+
+  return g_atomic_int_get (&feeder->storing);
+}
+
+/* Stores the objects as pack entries one at a time, as a download does, each once the
+ * file of the one before is staged, then ends. */
+static gpointer
+feed_entries (gpointer data)
+{
+  static const char pack_id[] = "2123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+  Feeder *feeder = data;
+  guint64 offset = 0;
+
+  for (guint i = 0; i < feeder->files->len; i++)
+    {
+      const MistManifestFile *file = g_ptr_array_index (feeder->files, i);
+      GBytes *bytes = g_hash_table_lookup (feeder->bytes, file->object_id);
+      g_autofree char *staged = g_build_filename (feeder->staging, file->sha256, NULL);
+      g_autoptr (GError) error = NULL;
+      gsize length = 0;
+      const guint8 *content = g_bytes_get_data (bytes, &length);
+      gint64 deadline = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
+
+      g_assert_true (mist_object_cache_store_entry (feeder->cache, pack_id, file->object_id, offset,
+                                                    content, length, &error));
+      g_assert_no_error (error);
+      offset += length;
+      while (!g_file_test (staged, G_FILE_TEST_IS_REGULAR))
+        {
+          g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+          g_usleep (1000);
+        }
+    }
+  g_atomic_int_set (&feeder->storing, FALSE);
+  mist_object_cache_wake (feeder->cache);
+  return NULL;
+}
+
+/* Early staging stages each file as its entry arrives and stops when the download ends.
+ * The apply then installs the version from what was staged. */
+static void
+test_install_stage_early (Fixture *fixture, gconstpointer data)
+{
+  g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (MistManifest) target = make_many_files (fixture, 20, names);
+  g_autoptr (MistPlan) plan = mist_plan_new_full (0, NULL, 1, target);
+  g_autoptr (MistObjectCache) cache = mist_object_cache_new (fixture->objects);
+  g_autoptr (GHashTable) staged = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *staging = g_build_filename (fixture->install, MIST_INSTALL_STAGING_DIR, NULL);
+  GPtrArray *files = mist_manifest_get_files (target);
+  Feeder feeder = { cache, files, NULL, staging, TRUE };
+  MistInstallRequest request = { 0 };
+  GThread *thread;
+
+  feeder.bytes
+    = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify)g_bytes_unref);
+  for (guint i = 0; i < files->len; i++)
+    {
+      const MistManifestFile *file = g_ptr_array_index (files, i);
+      g_autofree char *path = g_build_filename (fixture->objects, file->object_id, NULL);
+      g_autofree char *bytes = NULL;
+      gsize length = 0;
+
+      g_assert_true (g_file_get_contents (path, &bytes, &length, NULL));
+      g_hash_table_insert (feeder.bytes, g_strdup (file->object_id), g_bytes_new (bytes, length));
+      g_assert_cmpint (g_unlink (path), ==, 0);
+    }
+
+  fill_request (&request, fixture, target, plan, cache);
+  thread = g_thread_new ("feed", feed_entries, &feeder);
+  staged = mist_install_stage_early (fixture->db, &request, feeder_more, &feeder, NULL);
+  g_thread_join (thread);
+  g_assert_cmpuint (g_hash_table_size (staged), ==, files->len);
+  g_assert_null (mist_state_db_get_installed (fixture->db, "tetris", NULL));
+
+  request.staged = staged;
+  g_assert_true (mist_install_apply (fixture->db, &request, NULL, NULL, NULL, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_true (test_tree_matches (fixture->install, target));
+  g_hash_table_unref (feeder.bytes);
+}
+
+typedef struct
+{
+  MistStateDb *db;
+  const MistInstallRequest *request;
+  Feeder *feeder;
+} EarlyRun;
+
+static gpointer
+stage_early_thread (gpointer data)
+{
+  EarlyRun *run = data;
+
+  return mist_install_stage_early (run->db, run->request, feeder_more, run->feeder, NULL);
+}
+
+static guint
+count_files (const char *folder)
+{
+  g_autoptr (GDir) dir = g_dir_open (folder, 0, NULL);
+  guint count = 0;
+
+  while (dir != NULL && g_dir_read_name (dir) != NULL)
+    count++;
+  return count;
+}
+
+/* A download that ends before all entries arrived leaves the other files to the apply,
+ * which reports their objects as missing. */
+static void
+test_install_stage_early_partial (Fixture *fixture, gconstpointer data)
+{
+  static const char pack_id[] = "3123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+  g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (MistManifest) target = make_many_files (fixture, 20, names);
+  g_autoptr (MistPlan) plan = mist_plan_new_full (0, NULL, 1, target);
+  g_autoptr (MistObjectCache) cache = mist_object_cache_new (fixture->objects);
+  g_autoptr (GHashTable) staged = NULL;
+  g_autoptr (GPtrArray) missing = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *staging = g_build_filename (fixture->install, MIST_INSTALL_STAGING_DIR, NULL);
+  GPtrArray *files = mist_manifest_get_files (target);
+  Feeder feeder = { cache, files, NULL, staging, TRUE };
+  MistInstallRequest request = { 0 };
+  EarlyRun run = { fixture->db, &request, &feeder };
+  gint64 deadline = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
+  guint64 offset = 0;
+  GThread *thread;
+
+  /* Half the objects became pack entries; the download ends without the others. */
+  for (guint i = 0; i < files->len; i++)
+    {
+      const MistManifestFile *file = g_ptr_array_index (files, i);
+      g_autofree char *path = g_build_filename (fixture->objects, file->object_id, NULL);
+      g_autofree char *bytes = NULL;
+      gsize length = 0;
+
+      g_assert_true (g_file_get_contents (path, &bytes, &length, NULL));
+      g_assert_cmpint (g_unlink (path), ==, 0);
+      if (i % 2 == 1)
+        continue;
+      g_assert_true (mist_object_cache_store_entry (cache, pack_id, file->object_id, offset,
+                                                    (const guint8 *)bytes, length, &error));
+      g_assert_no_error (error);
+      offset += length;
+    }
+
+  fill_request (&request, fixture, target, plan, cache);
+  thread = g_thread_new ("stage-early", stage_early_thread, &run);
+  while (count_files (staging) < files->len / 2)
+    {
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+      g_usleep (1000);
+    }
+  g_atomic_int_set (&feeder.storing, FALSE);
+  mist_object_cache_wake (cache);
+  staged = g_thread_join (thread);
+  g_assert_cmpuint (g_hash_table_size (staged), ==, files->len / 2);
+
+  request.staged = staged;
+  g_assert_false (mist_install_apply (fixture->db, &request, &missing, NULL, NULL, NULL, &error));
+  g_assert_error (error, MIST_ERROR, MIST_ERROR_NOT_FOUND);
+  g_assert_cmpuint (missing->len, ==, files->len / 2);
   g_assert_null (mist_state_db_get_installed (fixture->db, "tetris", NULL));
 }
 
@@ -902,6 +1094,8 @@ main (int argc, char **argv)
   ADD ("from-pack-entries", test_install_from_pack_entries);
   ADD ("object-content-mismatch", test_install_object_content_mismatch);
   ADD ("trusted-entry-damaged", test_install_trusted_entry_damaged);
+  ADD ("stage-early", test_install_stage_early);
+  ADD ("stage-early-partial", test_install_stage_early_partial);
   ADD ("delta-fallback", test_install_delta_fallback);
   ADD ("symlink-outside", test_install_symlink_outside);
   ADD ("rejects-non-empty-folder", test_install_rejects_non_empty_folder);
