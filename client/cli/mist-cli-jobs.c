@@ -620,6 +620,9 @@ cli_command_queue (Cli *cli, int argc, char **argv)
       job_id = mist_job_get_id (job);
       if (!mist_queue_cancel (cli->queue, job, &error))
         return cli_fail (cli, error);
+      /* The job's staged files are deleted in the background. */
+      while (mist_queue_is_busy (cli->queue))
+        g_main_context_iteration (NULL, TRUE);
       g_print ("Cancelled job %" G_GINT64_FORMAT "\n", job_id);
       return CLI_EXIT_OK;
     }

@@ -29,6 +29,7 @@ struct _MistJob
   char *target_name;        /* owned once known */
   MistPlan *plan;           /* owned once planned */
   MistDownload *download;   /* owned while downloading */
+  GHashTable *staged;       /* owned, nullable: contents staged early by this process */
   GError *error;            /* owned, nullable: the last failure */
 };
 
@@ -81,6 +82,7 @@ mist_job_finalize (GObject *object)
   g_free (self->target_name);
   g_clear_pointer (&self->plan, mist_plan_unref);
   g_clear_object (&self->download);
+  g_clear_pointer (&self->staged, g_hash_table_unref);
   g_clear_error (&self->error);
 
   G_OBJECT_CLASS (mist_job_parent_class)->finalize (object);
@@ -352,6 +354,12 @@ typedef struct
   guint next_step; /* index in route of the next patch set's source */
   gint64 installed_ordinal; /* MIST_VERSION_NONE when not installed */
   gboolean plan_only;
+
+  /* Early staging runs while the download does, and the task returns once both ended. */
+  gint downloading;                /* atomic, read by the staging thread */
+  GCancellable *early_cancellable; /* owned while early staging runs */
+  gboolean download_ended;
+  GError *download_error; /* owned, nullable */
 } DownloadState;
 
 static void
@@ -361,6 +369,8 @@ download_state_free (gpointer data)
 
   g_clear_pointer (&state->route, g_array_unref);
   g_clear_pointer (&state->direct_patch_set, json_node_unref);
+  g_clear_object (&state->early_cancellable);
+  g_clear_error (&state->download_error);
   g_free (state);
 }
 
@@ -842,22 +852,143 @@ on_download_progress (GObject *object, GParamSpec *pspec, gpointer data)
                 mist_download_get_eta (download));
 }
 
+/* Returns the download task once both the download and early staging ended. */
 static void
-on_objects_downloaded (GObject *source, GAsyncResult *result, gpointer data)
+download_task_complete (GTask *task)
 {
-  GTask *task = data;
   MistJob *self = g_task_get_source_object (task);
-  GError *error = NULL;
+  DownloadState *state = g_task_get_task_data (task);
 
-  g_signal_handlers_disconnect_by_data (source, self);
-  if (!mist_download_run_finish (MIST_DOWNLOAD (source), result, &error))
+  if (!state->download_ended || state->early_cancellable != NULL)
+    return;
+  if (state->download_error != NULL)
     {
-      job_fail (task, error);
+      job_fail (task, g_steal_pointer (&state->download_error));
       return;
     }
   set_progress (self, self->record->bytes_total, self->record->bytes_total, 0, 0);
   g_task_return_boolean (task, TRUE);
   g_object_unref (task);
+}
+
+static void
+on_objects_downloaded (GObject *source, GAsyncResult *result, gpointer data)
+{
+  GTask *task = data;
+  MistJob *self = g_task_get_source_object (task);
+  DownloadState *state = g_task_get_task_data (task);
+
+  g_signal_handlers_disconnect_by_data (source, self);
+  if (!mist_download_run_finish (MIST_DOWNLOAD (source), result, &state->download_error)
+      && state->early_cancellable != NULL)
+    g_cancellable_cancel (state->early_cancellable);
+  state->download_ended = TRUE;
+  g_atomic_int_set (&state->downloading, FALSE);
+  mist_object_cache_wake (mist_downloader_get_object_cache (self->context.downloader));
+  download_task_complete (task);
+}
+
+typedef struct
+{
+  MistStateDb *db;            /* owned */
+  MistInstallRequest request; /* its strings, manifest, plan, cache and set owned */
+  gint *downloading;          /* in the download task's state, which outlives the thread */
+} EarlyStaging;
+
+static void
+early_staging_free (gpointer data)
+{
+  EarlyStaging *early = data;
+
+  mist_state_db_unref (early->db);
+  g_free ((char *)early->request.game_id);
+  g_free ((char *)early->request.install_path);
+  g_free ((char *)early->request.version_name);
+  g_free ((char *)early->request.objects_dir);
+  mist_manifest_unref (early->request.target);
+  mist_plan_unref (early->request.plan);
+  mist_object_cache_unref (early->request.objects);
+  g_clear_pointer (&early->request.staged, g_hash_table_unref);
+  g_free (early);
+}
+
+static gboolean
+early_staging_more (gpointer data)
+{
+  EarlyStaging *early = data;
+
+  return g_atomic_int_get (early->downloading);
+}
+
+static void
+stage_early_in_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
+{
+  EarlyStaging *early = data;
+
+  g_task_return_pointer (
+    task,
+    mist_install_stage_early (early->db, &early->request, early_staging_more, early, cancellable),
+    (GDestroyNotify)g_hash_table_unref);
+}
+
+static void
+on_staged_early (GObject *source, GAsyncResult *result, gpointer data)
+{
+  GTask *task = data;
+  MistJob *self = g_task_get_source_object (task);
+  DownloadState *state = g_task_get_task_data (task);
+  GHashTable *staged = g_task_propagate_pointer (G_TASK (result), NULL);
+
+  /* What an earlier run of the job staged is still good. */
+  if (self->staged != NULL && staged != NULL)
+    {
+      GHashTableIter iter;
+      gpointer sha256;
+
+      g_hash_table_iter_init (&iter, self->staged);
+      while (g_hash_table_iter_next (&iter, &sha256, NULL))
+        g_hash_table_add (staged, g_strdup (sha256));
+    }
+  if (staged != NULL)
+    {
+      g_clear_pointer (&self->staged, g_hash_table_unref);
+      self->staged = staged;
+    }
+  g_clear_object (&state->early_cancellable);
+  download_task_complete (task);
+}
+
+/* Starts staging the files whose pack entries the download stores, on a thread of its
+ * own, so that the apply finds most of them staged. */
+static void
+job_start_early_staging (GTask *task)
+{
+  MistJob *self = g_task_get_source_object (task);
+  DownloadState *state = g_task_get_task_data (task);
+  g_autoptr (GTask) thread_task = NULL;
+  EarlyStaging *early;
+
+  if (self->install_path == NULL || self->target == NULL
+      || mist_plan_get_files (self->plan)->len == 0)
+    return;
+  early = g_new0 (EarlyStaging, 1);
+  early->db = mist_state_db_ref (self->context.db);
+  early->request.game_id = g_strdup (self->record->game_id);
+  early->request.install_path = g_strdup (self->install_path);
+  early->request.version_name = g_strdup (self->target_name);
+  early->request.objects_dir = g_strdup (mist_downloader_get_cache_dir (self->context.downloader));
+  early->request.target = mist_manifest_ref (self->target);
+  early->request.plan = mist_plan_ref (self->plan);
+  early->request.objects
+    = mist_object_cache_ref (mist_downloader_get_object_cache (self->context.downloader));
+  early->request.staged = self->staged != NULL ? g_hash_table_ref (self->staged) : NULL;
+  early->downloading = &state->downloading;
+  g_atomic_int_set (&state->downloading, TRUE);
+  state->early_cancellable = g_cancellable_new ();
+
+  thread_task = g_task_new (self, state->early_cancellable, on_staged_early, task);
+  g_task_set_task_data (thread_task, early, early_staging_free);
+  g_task_run_in_thread (thread_task, stage_early_in_thread);
 }
 
 static void
@@ -935,6 +1066,7 @@ job_download_objects (GTask *task)
                     self);
   mist_download_run_async (self->download, g_task_get_cancellable (task),
                            on_objects_downloaded, task);
+  job_start_early_staging (task);
 }
 
 /* Worker thread: checks the install folder, so that a folder the game cannot go into
@@ -1068,6 +1200,7 @@ on_applied (GObject *source, GAsyncResult *result, gpointer data)
 
   if (mist_install_apply_finish (result, &missing, &error))
     {
+      g_clear_pointer (&self->staged, g_hash_table_unref);
       set_progress (self, self->record->bytes_total, self->record->bytes_total, 0, 0);
       g_task_return_boolean (task, TRUE);
       g_object_unref (task);
@@ -1120,6 +1253,7 @@ job_apply_with_request (GTask *task)
     .plan = self->plan,
     .objects_dir = mist_downloader_get_cache_dir (self->context.downloader),
     .objects = mist_downloader_get_object_cache (self->context.downloader),
+    .staged = self->staged,
   };
 
   mist_install_apply_async (self->context.db, &request, on_install_progress, self,

@@ -6,6 +6,7 @@
 #include "mist-error.h"
 #include "mist-job-lock-private.h"
 #include "mist-job-private.h"
+#include "mist-install.h"
 
 #include <glib/gstdio.h>
 
@@ -42,6 +43,7 @@ struct _MistQueue
   gboolean stopped;       /* mist_queue_stop() was called: start nothing new */
   Entry *downloading;     /* unowned, nullable */
   Entry *applying;        /* unowned, nullable */
+  guint discarding;       /* cancelled jobs whose staged files are being deleted */
 };
 
 G_DEFINE_FINAL_TYPE (MistQueue, mist_queue, G_TYPE_OBJECT)
@@ -216,7 +218,7 @@ gboolean
 mist_queue_is_busy (MistQueue *self)
 {
   g_return_val_if_fail (MIST_IS_QUEUE (self), FALSE);
-  return self->downloading != NULL || self->applying != NULL;
+  return self->downloading != NULL || self->applying != NULL || self->discarding > 0;
 }
 
 static void
@@ -336,6 +338,65 @@ on_database_written (GObject *source, GAsyncResult *result, gpointer data)
                error->message);
 }
 
+typedef struct
+{
+  MistStateDb *db; /* owned */
+  char *game_id;
+} Discard;
+
+static void
+discard_free (gpointer data)
+{
+  Discard *discard = data;
+
+  mist_state_db_unref (discard->db);
+  g_free (discard->game_id);
+  g_free (discard);
+}
+
+static void
+discard_in_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
+{
+  Discard *discard = data;
+  GError *error = NULL;
+
+  if (!mist_install_discard (discard->db, discard->game_id, &error))
+    g_task_return_error (task, error);
+  else
+    g_task_return_boolean (task, TRUE);
+}
+
+static void
+on_discarded (GObject *source, GAsyncResult *result, gpointer data)
+{
+  g_autoptr (MistQueue) self = data;
+  g_autoptr (GError) error = NULL;
+
+  if (!g_task_propagate_boolean (G_TASK (result), &error))
+    g_warning ("Failed to delete the staged files of a cancelled job: %s", error->message);
+  self->discarding--;
+  if (!mist_queue_is_busy (self))
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_BUSY]);
+}
+
+/* Deletes what a cancelled job staged, on a worker thread: a large game's staging
+ * folder takes a while to delete. */
+static void
+discard_staging (MistQueue *self, MistJob *job)
+{
+  g_autoptr (GTask) task = g_task_new (NULL, NULL, on_discarded, g_object_ref (self));
+  gboolean was_busy = mist_queue_is_busy (self);
+  Discard *discard = g_new0 (Discard, 1);
+
+  discard->db = mist_state_db_ref (self->context.db);
+  discard->game_id = g_strdup (mist_job_get_game_id (job));
+  g_task_set_task_data (task, discard, discard_free);
+  self->discarding++;
+  if (!was_busy)
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_BUSY]);
+  g_task_run_in_thread (task, discard_in_thread);
+}
+
 static void
 queue_remove (MistQueue *self, Entry *entry)
 {
@@ -343,6 +404,8 @@ queue_remove (MistQueue *self, Entry *entry)
   guint index = 0;
 
   free_job_objects (self, entry);
+  if (mist_job_get_state (job) == MIST_JOB_STATE_CANCELLED)
+    discard_staging (self, job);
   mist_job_lock_delete (self->context.db, mist_job_get_id (job));
   mist_state_db_queue_remove_async (self->context.db, mist_job_get_id (job), NULL,
                                     on_database_written, mist_state_db_ref (self->context.db));

@@ -95,7 +95,8 @@ void mist_queue_plan_async (MistQueue *self,
                             gpointer user_data);
 MistPlan *mist_queue_plan_finish (MistQueue *self, GAsyncResult *result, GError **error);
 
-/* Whether a job is downloading or applying ("busy"). */
+/* Whether a job is downloading or applying, or a cancelled job's staged files are being
+ * deleted ("busy"). */
 gboolean mist_queue_is_busy (MistQueue *self);
 
 G_END_DECLS

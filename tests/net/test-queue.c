@@ -410,6 +410,52 @@ test_queue_pause_resume_cancel (Fixture *fixture, gconstpointer data)
   g_assert_cmpuint (count_cache_files (fixture), ==, 0);
 }
 
+static gboolean
+folder_has_files (const char *path)
+{
+  g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
+
+  return dir != NULL && g_dir_read_name (dir) != NULL;
+}
+
+/* Files are staged while the download runs. Cancelling the install deletes them, with
+ * the folder it made, and leaves no transaction behind. */
+static void
+test_queue_cancel_deletes_staging (Fixture *fixture, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (MistJob) job = NULL;
+  g_autoptr (MistJournalEntry) entry = NULL;
+  g_autofree char *v1 = NULL;
+  g_autofree char *install_path = NULL;
+  g_autofree char *staging = NULL;
+
+  if (!fixture->started)
+    return;
+  v1 = net_write_build (&fixture->net, "v1", 40, 32 * 1024, 5);
+  net_create_game (&fixture->net, "tetris");
+  net_push (&fixture->net, "tetris", "1.0", v1);
+  install_path = g_build_filename (fixture->games_dir, "tetris", NULL);
+  staging = g_build_filename (install_path, ".mist-staging", NULL);
+
+  mist_downloader_set_rate_limit (fixture->downloader, 100 * 1024);
+  job = g_object_ref (add_job (fixture, "tetris", MIST_JOB_KIND_INSTALL, 0, &error));
+  g_assert_no_error (error);
+  while (!folder_has_files (staging))
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_cmpint (mist_job_get_phase (job), ==, MIST_JOB_PHASE_DOWNLOADING);
+
+  g_assert_true (mist_queue_cancel (fixture->queue, job, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (wait_for_job (fixture, job), ==, MIST_JOB_STATE_CANCELLED);
+  while (mist_queue_is_busy (fixture->queue))
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_false (g_file_test (install_path, G_FILE_TEST_EXISTS));
+  entry = mist_state_db_journal_get (fixture->db, "tetris", &error);
+  g_assert_no_error (error);
+  g_assert_null (entry);
+}
+
 static void
 test_queue_running_game_blocks_update (Fixture *fixture, gconstpointer data)
 {
@@ -527,6 +573,7 @@ main (int argc, char **argv)
   add_test ("/net/queue/restart-resumes", test_queue_restart_resumes);
   add_test ("/net/queue/other-process-keeps-cache", test_queue_other_process_keeps_cache);
   add_test ("/net/queue/pause-resume-cancel", test_queue_pause_resume_cancel);
+  add_test ("/net/queue/cancel-deletes-staging", test_queue_cancel_deletes_staging);
   add_test ("/net/queue/running-game-blocks-update", test_queue_running_game_blocks_update);
   add_test ("/net/queue/edits-do-not-block", test_queue_edits_do_not_block);
   status = g_test_run ();
