@@ -1110,42 +1110,72 @@ ready_early (ApplyContext *context, const MistPlanFile *file)
   return TRUE;
 }
 
-/* Stages in order the pending files that are ready, and removes them from pending,
- * until more() returns FALSE. Returns how many it took. */
-static guint
-stage_ready (Stager *stager,
-             GPtrArray *pending,
-             GHashTable *staged,
-             MistInstallMoreFunc more,
-             gpointer user_data)
+typedef struct
 {
-  ApplyContext *context = stager->context;
-  guint taken = 0;
-  guint kept = 0;
+  ApplyContext *context;
+  MistInstallMoreFunc more;
+  gpointer user_data;
+  GAsyncQueue *ready; /* MistPlanFile to stage, or the run itself to stop a worker */
+  GMutex lock;        /* guards staged */
+  GHashTable *staged;
+} EarlyRun;
 
-  for (guint i = 0; i < pending->len; i++)
+static gpointer
+early_worker (gpointer data)
+{
+  EarlyRun *run = data;
+  ApplyContext *context = run->context;
+  Stager stager = { .context = context };
+  gpointer item;
+
+  while ((item = g_async_queue_pop (run->ready)) != run)
     {
-      MistPlanFile *file = g_ptr_array_index (pending, i);
+      MistPlanFile *file = item;
       g_autoptr (GError) error = NULL;
 
-      if (g_cancellable_is_cancelled (context->cancellable) || !more (user_data)
-          || !ready_early (context, file))
-        {
-          pending->pdata[kept++] = file;
-          continue;
-        }
-      taken++;
-      if (!staged_is_complete (context, file) && !stage_file (stager, file, &error))
+      /* Once the download ended, the apply stages what is left on all cores. */
+      if (g_cancellable_is_cancelled (context->cancellable) || !run->more (run->user_data))
+        continue;
+      if (!staged_is_complete (context, file) && !stage_file (&stager, file, &error))
         {
           g_debug ("Staging %s early failed, leaving it to the apply: %s", file->path,
                    error->message);
           continue;
         }
       if (staged_exists (context->staging_fd, file->sha256))
-        g_hash_table_add (staged, g_strdup (file->sha256));
+        {
+          g_mutex_lock (&run->lock);
+          g_hash_table_add (run->staged, g_strdup (file->sha256));
+          g_mutex_unlock (&run->lock);
+        }
+    }
+  if (stager.unpacker != NULL)
+    ZSTD_freeDCtx (stager.unpacker);
+  return NULL;
+}
+
+/* Hands the pending files that are ready to the workers, in order, and removes them from
+ * pending. Returns how many it handed over. */
+static guint
+dispatch_ready (EarlyRun *run, GPtrArray *pending)
+{
+  guint kept = 0;
+  guint handed = 0;
+
+  for (guint i = 0; i < pending->len; i++)
+    {
+      MistPlanFile *file = g_ptr_array_index (pending, i);
+
+      if (!ready_early (run->context, file))
+        {
+          pending->pdata[kept++] = file;
+          continue;
+        }
+      g_async_queue_push (run->ready, file);
+      handed++;
     }
   g_ptr_array_set_size (pending, kept);
-  return taken;
+  return handed;
 }
 
 GHashTable *
@@ -1162,12 +1192,19 @@ mist_install_stage_early (MistStateDb *db,
     = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   g_autoptr (MistJournalEntry) entry = NULL;
   g_autoptr (GPtrArray) pending = NULL;
+  g_autoptr (GPtrArray) threads = g_ptr_array_new ();
   g_autoptr (GError) error = NULL;
   ApplyContext context = { 0 };
-  Stager stager = { .context = &context };
+  EarlyRun run = { .context = &context, .more = more, .user_data = user_data, .staged = staged };
   gint64 started_us = g_get_monotonic_time ();
+  guint n_threads;
 
   g_return_val_if_fail (request->objects != NULL, staged);
+  g_mutex_init (&context.lock);
+  g_mutex_init (&run.lock);
+  run.ready = g_async_queue_new ();
+  context.root_fd = -1;
+  context.staging_fd = -1;
   if (!check_request (request, &error))
     goto out;
   context.db = db;
@@ -1177,9 +1214,6 @@ mist_install_stage_early (MistStateDb *db,
   context.missing_ids = missing_ids;
   context.cancellable = cancellable;
   context.early = TRUE;
-  context.root_fd = -1;
-  context.staging_fd = -1;
-  g_mutex_init (&context.lock);
 
   if (!check_new_install_folder (db, request, &error))
     goto out;
@@ -1196,28 +1230,34 @@ mist_install_stage_early (MistStateDb *db,
     goto out;
 
   pending = list_contents_to_stage (request->plan);
-  /* Once the download ended, the apply stages the rest on all cores. */
+  n_threads = count_staging_threads (pending->len);
+  for (guint i = 0; i < n_threads; i++)
+    g_ptr_array_add (threads, g_thread_new ("mist-stage-early", early_worker, &run));
   while (pending->len > 0 && more (user_data) && !g_cancellable_is_cancelled (cancellable))
     {
       guint64 seen = mist_object_cache_get_stored_count (context.objects);
 
       /* Each pass looks at every pending file: wait for a few entries, not each one. */
-      if (stage_ready (&stager, pending, staged, more, user_data) == 0)
+      if (dispatch_ready (&run, pending) == 0)
         mist_object_cache_wait_stored (context.objects, seen + MIN (pending->len, 16) - 1,
                                        G_USEC_PER_SEC / 20);
     }
+  for (guint i = 0; i < threads->len; i++)
+    g_async_queue_push (run.ready, &run);
+  for (guint i = 0; i < threads->len; i++)
+    g_thread_join (g_ptr_array_index (threads, i));
   g_debug ("Staged %u files of %s early, in %" G_GINT64_FORMAT " ms", g_hash_table_size (staged),
            request->game_id, (g_get_monotonic_time () - started_us) / 1000);
 
 out:
   if (error != NULL)
     g_debug ("Not staging %s early: %s", request->game_id, error->message);
-  if (stager.unpacker != NULL)
-    ZSTD_freeDCtx (stager.unpacker);
   if (context.staging_fd >= 0)
     close (context.staging_fd);
   if (context.root_fd >= 0)
     close (context.root_fd);
+  g_async_queue_unref (run.ready);
+  g_mutex_clear (&run.lock);
   g_mutex_clear (&context.lock);
   return staged;
 }
