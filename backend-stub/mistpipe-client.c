@@ -181,8 +181,14 @@ mistpipe_check_reply (SoupMessage *message, GBytes *bytes, JsonNode **reply, GEr
   gsize length = bytes != NULL ? g_bytes_get_size (bytes) : 0;
   g_autoptr (JsonNode) root = NULL;
 
+  /* The body has no terminating NUL, so it is parsed by its length. */
   if (length > 0)
-    root = json_from_string (g_bytes_get_data (bytes, NULL), NULL);
+    {
+      g_autoptr (JsonParser) parser = json_parser_new ();
+
+      if (json_parser_load_from_data (parser, g_bytes_get_data (bytes, NULL), (gssize)length, NULL))
+        root = json_parser_steal_root (parser);
+    }
   if (status >= 400)
     {
       JsonObject *object = root != NULL && JSON_NODE_HOLDS_OBJECT (root)
