@@ -157,7 +157,10 @@ run_jobs (Cli *cli, GPtrArray *jobs)
   finished_handler = g_signal_connect (cli->queue, "job-finished", G_CALLBACK (on_job_finished),
                                        &progress);
 
-  while (g_hash_table_size (progress.finished) < progress.watched->len)
+  /* After Ctrl-C, a job waiting behind a stopped one never starts: stop waiting once
+   * nothing runs any more. */
+  while (g_hash_table_size (progress.finished) < progress.watched->len
+         && !(cli->interrupted && !mist_queue_is_busy (cli->queue)))
     g_main_context_iteration (NULL, TRUE);
 
   /* Other jobs stay queued in the database for the next run. */

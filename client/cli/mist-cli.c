@@ -314,6 +314,18 @@ cli_open_queue (Cli *cli, GError **error)
   return TRUE;
 }
 
+/* Returns whether a job puts files in place: the queue lets that finish when stopped. */
+static gboolean
+queue_is_applying (MistQueue *queue)
+{
+  GPtrArray *jobs = mist_queue_get_jobs (queue);
+
+  for (guint i = 0; i < jobs->len; i++)
+    if (mist_job_get_phase (g_ptr_array_index (jobs, i)) == MIST_JOB_PHASE_APPLYING)
+      return TRUE;
+  return FALSE;
+}
+
 static gboolean
 on_interrupt (gpointer data)
 {
@@ -322,7 +334,12 @@ on_interrupt (gpointer data)
   if (cli->interrupted)
     return G_SOURCE_CONTINUE;
   cli->interrupted = TRUE;
-  g_printerr ("\nmist-cli: stopping; the download resumes on the next run\n");
+  if (cli->queue != NULL && queue_is_applying (cli->queue))
+    g_printerr (
+      "\nmist-cli: stopping once the files being applied are in place; other downloads resume "
+      "on the next run\n");
+  else
+    g_printerr ("\nmist-cli: stopping; the download resumes on the next run\n");
   if (cli->queue != NULL)
     mist_queue_stop (cli->queue);
   else
@@ -420,6 +437,9 @@ cli_clear (Cli *cli)
   g_clear_object (&cli->queue);
   g_clear_object (&cli->downloader);
   g_clear_object (&cli->client);
+  /* Queue edits are written in the background and would be lost at exit. */
+  if (cli->db != NULL)
+    mist_state_db_flush (cli->db);
   g_clear_pointer (&cli->db, mist_state_db_unref);
   g_clear_object (&cli->cancellable);
   g_free (cli->server_url);

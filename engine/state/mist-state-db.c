@@ -418,6 +418,21 @@ mist_state_db_default_path (void)
   return g_build_filename (g_get_user_data_dir (), "mist", "state.db", NULL);
 }
 
+static gpointer
+op_nothing (sqlite3 *handle, StateOpArgs *args, GError **error)
+{
+  return NULL;
+}
+
+void
+mist_state_db_flush (MistStateDb *db)
+{
+  g_return_if_fail (db != NULL);
+
+  /* The worker runs operations in order: this one ends after those queued before it. */
+  state_run_sync (db, op_nothing, NULL, NULL);
+}
+
 MistStateDb *
 mist_state_db_open (const char *path, GError **error)
 {

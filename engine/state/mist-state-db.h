@@ -163,6 +163,10 @@ void mist_state_db_open_async (const char *path,
                                gpointer user_data);
 MistStateDb *mist_state_db_open_finish (GAsyncResult *result, GError **error);
 
+/* Waits until the operations queued so far, such as those started without a callback,
+ * are done. A process that exits without it may lose them. */
+void mist_state_db_flush (MistStateDb *db);
+
 MistStateDb *mist_state_db_ref (MistStateDb *db);
 /* Dropping the last reference finishes the queued operations, then closes the file. */
 void mist_state_db_unref (MistStateDb *db);

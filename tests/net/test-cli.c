@@ -483,6 +483,65 @@ folder_has_files (const char *folder)
   return dir != NULL && g_dir_read_name (dir) != NULL;
 }
 
+/* The string member of the index-th job of a `queue list --json` array. */
+static const char *
+job_field (JsonArray *jobs, guint index, const char *member)
+{
+  return json_object_get_string_member (json_array_get_object_element (jobs, index), member);
+}
+
+/* A job waiting behind an interrupted one never starts once Ctrl-C stopped the queue:
+ * mist-cli ends anyway, as interrupted, and leaves both jobs queued. */
+static void
+test_cli_interrupt_waiting_job (Fixture *fixture, gconstpointer data)
+{
+  g_autofree char *build = NULL;
+  g_autoptr (GSubprocess) first = NULL;
+  g_autoptr (GSubprocess) second = NULL;
+  g_autoptr (CliResult) queue = NULL;
+  g_autoptr (CliResult) moved = NULL;
+  g_autoptr (CliResult) queue_after = NULL;
+  g_autoptr (JsonNode) queue_json = NULL;
+  g_autoptr (JsonNode) queue_after_json = NULL;
+  JsonArray *jobs;
+
+  if (!fixture->started)
+    return;
+  build = net_write_build (&fixture->net, "big", 2, SLOW_FILE_SIZE, 22);
+  net_create_game (&fixture->net, "tetris");
+  net_create_game (&fixture->net, "pong");
+  net_push (&fixture->net, "tetris", "1.0", build);
+  net_push (&fixture->net, "pong", "1.0", build);
+  login (fixture);
+
+  first = start_slow_install (fixture, "tetris");
+  g_usleep (300000);
+  interrupt_cli (first);
+
+  /* The queue resumes tetris first; pong waits behind it when Ctrl-C comes. */
+  second = start_slow_install (fixture, "pong");
+  g_usleep (300000);
+  interrupt_cli (second);
+
+  queue = CLI (fixture, "queue", "list", "--json");
+  g_assert_cmpint (queue->status, ==, 0);
+  queue_json = parse_json (queue->output);
+  jobs = json_node_get_array (queue_json);
+  g_assert_cmpuint (json_array_get_length (jobs), ==, 2);
+  for (guint i = 0; i < 2; i++)
+    g_assert_cmpstr (job_field (jobs, i, "state"), ==, "queued");
+  g_assert_cmpstr (job_field (jobs, 0, "game"), ==, "tetris");
+
+  /* Moving pong first lasts beyond the process that asked for it. */
+  moved = CLI (fixture, "queue", "move", "pong", "1");
+  g_assert_cmpint (moved->status, ==, 0);
+  queue_after = CLI (fixture, "queue", "list", "--json");
+  queue_after_json = parse_json (queue_after->output);
+  jobs = json_node_get_array (queue_after_json);
+  g_assert_cmpstr (job_field (jobs, 0, "game"), ==, "pong");
+  g_assert_cmpstr (job_field (jobs, 1, "game"), ==, "tetris");
+}
+
 static void
 test_cli_failed_job_replaced (Fixture *fixture, gconstpointer data)
 {
@@ -587,6 +646,7 @@ main (int argc, char **argv)
   add_test ("/net/cli/errors", test_cli_errors);
   add_test ("/net/cli/no-keyring", test_cli_no_keyring);
   add_test ("/net/cli/interrupt-resumes", test_cli_interrupt_resumes);
+  add_test ("/net/cli/interrupt-waiting-job", test_cli_interrupt_waiting_job);
   add_test ("/net/cli/second-process-busy", test_cli_second_process_busy);
   add_test ("/net/cli/failed-job-replaced", test_cli_failed_job_replaced);
   return g_test_run ();
