@@ -600,8 +600,16 @@ cli_command_queue (Cli *cli, int argc, char **argv)
       return CLI_EXIT_OK;
     }
 
+  if (!g_strv_contains ((const char *const[]){ "run", "pause", "resume", "move", "cancel", NULL },
+                        action))
+    return cli_usage_error (
+      "queue", "unknown action “%s”: use list, run, pause, resume, move or cancel", action);
+  if (all && g_strcmp0 (action, "pause") != 0 && g_strcmp0 (action, "resume") != 0)
+    return cli_usage_error ("queue", "--all works with pause and resume only");
   if (g_strcmp0 (action, "run") != 0 && !(all && argc == 2) && argc < 3)
-    return cli_usage_error ("queue", "%s needs a job id or game (or --all)", action);
+    return cli_usage_error (
+      "queue", "%s needs a job id or game%s", action,
+      g_strcmp0 (action, "pause") == 0 || g_strcmp0 (action, "resume") == 0 ? " (or --all)" : "");
   if (argc >= 3 && (job = parse_job_id (cli, argv[2], &error)) == NULL)
     return cli_fail (cli, error);
 

@@ -289,6 +289,8 @@ test_cli_errors (Fixture *fixture, gconstpointer data)
   g_autoptr (CliResult) unknown_install = NULL;
   g_autoptr (CliResult) not_installed = NULL;
   g_autoptr (CliResult) usage = NULL;
+  g_autoptr (CliResult) unknown_action = NULL;
+  g_autoptr (CliResult) cancel_all = NULL;
   g_autoptr (CliResult) negative_rate = NULL;
   g_autoptr (CliResult) huge_rate = NULL;
   g_autoptr (CliResult) tiny_rate = NULL;
@@ -315,6 +317,12 @@ test_cli_errors (Fixture *fixture, gconstpointer data)
   g_assert_cmpint (not_installed->status, ==, 4);
   usage = CLI (fixture, "install");
   g_assert_cmpint (usage->status, ==, 2);
+  unknown_action = CLI (fixture, "queue", "frobnicate");
+  g_assert_cmpint (unknown_action->status, ==, 2);
+  g_assert_nonnull (strstr (unknown_action->errors, "unknown action “frobnicate”"));
+  cancel_all = CLI (fixture, "queue", "cancel", "--all");
+  g_assert_cmpint (cancel_all->status, ==, 2);
+  g_assert_nonnull (strstr (cancel_all->errors, "--all works with pause and resume only"));
 
   negative_rate = CLI (fixture, "--limit-rate", "-5", "games");
   g_assert_cmpint (negative_rate->status, ==, 2);
