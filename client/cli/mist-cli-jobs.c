@@ -196,9 +196,10 @@ run_jobs (Cli *cli, GPtrArray *jobs)
   return status;
 }
 
-/* Loads the saved queue; with start FALSE no job starts (for listing and editing). */
+/* Loads the saved queue; with start FALSE no job starts (for listing and editing), and
+ * with only_game set only the jobs of that game do. */
 static gboolean
-load_queue (Cli *cli, gboolean start, GError **error)
+load_queue (Cli *cli, gboolean start, const char *only_game, GError **error)
 {
   g_autoptr (GAsyncResult) result = NULL;
 
@@ -206,6 +207,7 @@ load_queue (Cli *cli, gboolean start, GError **error)
     return FALSE;
   if (!start)
     mist_queue_stop (cli->queue);
+  mist_queue_set_only_game (cli->queue, only_game);
   mist_queue_load_async (cli->queue, cli->cancellable, cli_on_done, &result);
   return mist_queue_load_finish (cli->queue, cli_wait (&result), error);
 }
@@ -330,7 +332,7 @@ cli_command_install (Cli *cli, int argc, char **argv)
     return cli_usage_error ("install", "expected one game");
   if (version < 0)
     return cli_usage_error ("install", "invalid version %" G_GINT64_FORMAT, version);
-  if (!cli_connect (cli, TRUE, &error) || !load_queue (cli, TRUE, &error))
+  if (!cli_connect (cli, TRUE, &error) || !load_queue (cli, TRUE, argv[1], &error))
     return cli_fail (cli, error);
   if (!queue_job (cli, argv[1], NULL, MIST_JOB_KIND_INSTALL, version, dir, jobs, &error))
     {
@@ -356,7 +358,7 @@ cli_command_repair (Cli *cli, int argc, char **argv)
     return status;
   if (argc != 2)
     return cli_usage_error ("repair", "expected one game");
-  if (!cli_connect (cli, TRUE, &error) || !load_queue (cli, TRUE, &error)
+  if (!cli_connect (cli, TRUE, &error) || !load_queue (cli, TRUE, argv[1], &error)
       || !queue_job (cli, argv[1], NULL, MIST_JOB_KIND_REPAIR, 0, NULL, jobs, &error))
     return cli_fail (cli, error);
   return run_jobs (cli, jobs);
@@ -381,7 +383,7 @@ cli_command_update (Cli *cli, int argc, char **argv)
     return status;
   if ((all && argc != 1) || (!all && argc != 2))
     return cli_usage_error ("update", "expected one game or --all");
-  if (!cli_connect (cli, TRUE, &error) || !load_queue (cli, TRUE, &error))
+  if (!cli_connect (cli, TRUE, &error) || !load_queue (cli, TRUE, all ? NULL : argv[1], &error))
     return cli_fail (cli, error);
 
   installed = mist_state_db_list_installed (cli->db, &error);
@@ -580,7 +582,7 @@ cli_command_queue (Cli *cli, int argc, char **argv)
   if (!cli_connect (cli, starts_jobs, &error) || !cli_open_queue (cli, &error))
     return cli_fail (cli, error);
   /* Nothing starts while loading; run and resume start the jobs below. */
-  if (!load_queue (cli, FALSE, &error))
+  if (!load_queue (cli, FALSE, NULL, &error))
     return cli_fail (cli, error);
 
   if (g_strcmp0 (action, "list") == 0)
@@ -661,7 +663,7 @@ cli_command_queue (Cli *cli, int argc, char **argv)
       /* The queue was loaded stopped: load a fresh one that runs. */
       g_clear_object (&cli->queue);
       g_clear_object (&cli->downloader);
-      if (!load_queue (cli, TRUE, &error))
+      if (!load_queue (cli, TRUE, NULL, &error))
         return cli_fail (cli, error);
       return run_queue (cli);
     }

@@ -44,6 +44,7 @@ struct _MistQueue
   Entry *downloading;     /* unowned, nullable */
   Entry *applying;        /* unowned, nullable */
   guint discarding;       /* cancelled jobs whose staged files are being deleted */
+  char *only_game;        /* nullable: the one game whose jobs may start */
 };
 
 G_DEFINE_FINAL_TYPE (MistQueue, mist_queue, G_TYPE_OBJECT)
@@ -102,6 +103,7 @@ mist_queue_finalize (GObject *object)
 
   g_ptr_array_unref (self->jobs);
   g_ptr_array_unref (self->entries);
+  g_free (self->only_game);
   g_clear_object (&self->context.client);
   g_clear_object (&self->context.downloader);
   g_clear_pointer (&self->context.db, mist_state_db_unref);
@@ -605,6 +607,9 @@ queue_schedule (MistQueue *self)
       Entry *entry = g_ptr_array_index (self->entries, i);
       MistJobState state = mist_job_get_state (entry->job);
 
+      if (self->only_game != NULL
+          && g_strcmp0 (mist_job_get_game_id (entry->job), self->only_game) != 0)
+        continue;
       if (self->applying == NULL && entry->downloaded && state == MIST_JOB_STATE_RUNNING)
         start_apply (self, entry);
       else if (self->downloading == NULL && state == MIST_JOB_STATE_QUEUED &&
@@ -616,6 +621,16 @@ queue_schedule (MistQueue *self)
 }
 
 /* Control */
+
+void
+mist_queue_set_only_game (MistQueue *self, const char *game_id)
+{
+  g_return_if_fail (MIST_IS_QUEUE (self));
+
+  g_free (self->only_game);
+  self->only_game = g_strdup (game_id);
+  queue_schedule (self);
+}
 
 static gboolean
 check_entry (MistQueue *self, MistJob *job, Entry **entry, GError **error)

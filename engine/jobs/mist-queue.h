@@ -95,6 +95,10 @@ void mist_queue_plan_async (MistQueue *self,
                             gpointer user_data);
 MistPlan *mist_queue_plan_finish (MistQueue *self, GAsyncResult *result, GError **error);
 
+/* Lets only the jobs of game_id start, or every job again with NULL: a command run for
+ * one game leaves the other jobs queued for later. */
+void mist_queue_set_only_game (MistQueue *self, const char *game_id);
+
 /* Whether a job is downloading or applying, or a cancelled job's staged files are being
  * deleted ("busy"). */
 gboolean mist_queue_is_busy (MistQueue *self);

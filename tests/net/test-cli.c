@@ -367,7 +367,7 @@ test_cli_no_keyring (Fixture *fixture, gconstpointer data)
 /* Starts `mist-cli --limit-rate 256K install slug` and returns once its first partial
  * file exists, so that the download runs for seconds more. */
 static GSubprocess *
-start_slow_install (Fixture *fixture, const char *slug)
+start_slow_command (Fixture *fixture, const char *command, const char *slug)
 {
   g_autoptr (GSubprocessLauncher) launcher = NULL;
   g_autoptr (GError) error = NULL;
@@ -378,7 +378,7 @@ start_slow_install (Fixture *fixture, const char *slug)
 
   launcher = new_launcher (fixture, G_SUBPROCESS_FLAGS_STDERR_SILENCE);
   process = g_subprocess_launcher_spawn (launcher, &error, fixture->cli, "--limit-rate", "256K",
-                                         "install", slug, NULL);
+                                         command, slug, NULL);
   g_assert_no_error (error);
   objects = g_build_filename (fixture->cache_home, "mist", "objects", NULL);
   deadline = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
@@ -393,6 +393,12 @@ start_slow_install (Fixture *fixture, const char *slug)
     }
   g_assert_true (started);
   return process;
+}
+
+static GSubprocess *
+start_slow_install (Fixture *fixture, const char *slug)
+{
+  return start_slow_command (fixture, "install", slug);
 }
 
 /* Sends Ctrl-C to a mist-cli process and checks that it stops as interrupted. */
@@ -498,38 +504,51 @@ job_field (JsonArray *jobs, guint index, const char *member)
   return json_object_get_string_member (json_array_get_object_element (jobs, index), member);
 }
 
-/* A job waiting behind an interrupted one never starts once Ctrl-C stopped the queue:
- * mist-cli ends anyway, as interrupted, and leaves both jobs queued. */
+/* Installing one game leaves another game's interrupted job alone. `queue run` runs
+ * both, and ends on Ctrl-C although the job waiting behind the stopped one never starts.
+ * A move of the queued jobs lasts beyond the process that asked for it. */
 static void
 test_cli_interrupt_waiting_job (Fixture *fixture, gconstpointer data)
 {
   g_autofree char *build = NULL;
+  g_autofree char *pong_build = NULL;
+  g_autofree char *pong_path = NULL;
   g_autoptr (GSubprocess) first = NULL;
   g_autoptr (GSubprocess) second = NULL;
+  g_autoptr (GSubprocess) run = NULL;
   g_autoptr (CliResult) queue = NULL;
   g_autoptr (CliResult) moved = NULL;
+  g_autoptr (CliResult) moved_back = NULL;
   g_autoptr (CliResult) queue_after = NULL;
+  g_autoptr (CliResult) pong = NULL;
+  g_autoptr (CliResult) queue_last = NULL;
   g_autoptr (JsonNode) queue_json = NULL;
   g_autoptr (JsonNode) queue_after_json = NULL;
+  g_autoptr (JsonNode) queue_last_json = NULL;
   JsonArray *jobs;
+  gint64 tetris_bytes;
 
   if (!fixture->started)
     return;
   build = net_write_build (&fixture->net, "big", 2, SLOW_FILE_SIZE, 22);
+  pong_build = net_write_build (&fixture->net, "big-pong", 2, SLOW_FILE_SIZE, 23);
   net_create_game (&fixture->net, "tetris");
   net_create_game (&fixture->net, "pong");
   net_push (&fixture->net, "tetris", "1.0", build);
-  net_push (&fixture->net, "pong", "1.0", build);
+  net_push (&fixture->net, "pong", "1.0", pong_build);
   login (fixture);
 
   first = start_slow_install (fixture, "tetris");
   g_usleep (300000);
   interrupt_cli (first);
-
-  /* The queue resumes tetris first; pong waits behind it when Ctrl-C comes. */
   second = start_slow_install (fixture, "pong");
   g_usleep (300000);
   interrupt_cli (second);
+
+  /* queue run resumes tetris first; pong waits behind it when Ctrl-C comes. */
+  run = start_slow_command (fixture, "queue", "run");
+  g_usleep (300000);
+  interrupt_cli (run);
 
   queue = CLI (fixture, "queue", "list", "--json");
   g_assert_cmpint (queue->status, ==, 0);
@@ -540,7 +559,6 @@ test_cli_interrupt_waiting_job (Fixture *fixture, gconstpointer data)
     g_assert_cmpstr (job_field (jobs, i, "state"), ==, "queued");
   g_assert_cmpstr (job_field (jobs, 0, "game"), ==, "tetris");
 
-  /* Moving pong first lasts beyond the process that asked for it. */
   moved = CLI (fixture, "queue", "move", "pong", "1");
   g_assert_cmpint (moved->status, ==, 0);
   queue_after = CLI (fixture, "queue", "list", "--json");
@@ -548,6 +566,25 @@ test_cli_interrupt_waiting_job (Fixture *fixture, gconstpointer data)
   jobs = json_node_get_array (queue_after_json);
   g_assert_cmpstr (job_field (jobs, 0, "game"), ==, "pong");
   g_assert_cmpstr (job_field (jobs, 1, "game"), ==, "tetris");
+  tetris_bytes = json_object_get_int_member (json_array_get_object_element (jobs, 1), "bytes_done");
+
+  /* With tetris first again, installing pong must not run tetris first. */
+  moved_back = CLI (fixture, "queue", "move", "tetris", "1");
+  g_assert_cmpint (moved_back->status, ==, 0);
+  pong = CLI (fixture, "install", "pong");
+  g_assert_cmpint (pong->status, ==, 0);
+  g_assert_null (strstr (pong->errors, "tetris"));
+  pong_path = install_path (fixture, "pong");
+  net_assert_tree_equal (pong_build, pong_path);
+  queue_last = CLI (fixture, "queue", "list", "--json");
+  queue_last_json = parse_json (queue_last->output);
+  jobs = json_node_get_array (queue_last_json);
+  g_assert_cmpuint (json_array_get_length (jobs), ==, 1);
+  g_assert_cmpstr (job_field (jobs, 0, "game"), ==, "tetris");
+  g_assert_cmpstr (job_field (jobs, 0, "state"), ==, "queued");
+  g_assert_cmpint (
+    json_object_get_int_member (json_array_get_object_element (jobs, 0), "bytes_done"), ==,
+    tetris_bytes);
 }
 
 static void
