@@ -121,6 +121,13 @@ cli_fail (Cli *cli, const GError *error)
   switch (error->code)
     {
     case MIST_ERROR_AUTH_REQUIRED:
+      if (cli->client != NULL && g_getenv ("MIST_TOKEN") != NULL
+          && g_getenv ("MIST_TOKEN")[0] != '\0')
+        g_printerr (
+          "mist-cli: %s rejected the session token in MIST_TOKEN: set a valid one, or unset "
+          "MIST_TOKEN to use the login kept in the keyring\n",
+          mist_client_get_server_url (cli->client));
+      return CLI_EXIT_AUTH;
     case MIST_ERROR_FORBIDDEN:
       return CLI_EXIT_AUTH;
     case MIST_ERROR_NOT_FOUND:

@@ -337,6 +337,32 @@ test_cli_errors (Fixture *fixture, gconstpointer data)
   g_assert_nonnull (strstr (tiny_rate->errors, "from 1K"));
 }
 
+/* A session token from MIST_TOKEN that the server rejects is named as the cause. */
+static void
+test_cli_bad_token (Fixture *fixture, gconstpointer data)
+{
+  g_autoptr (GSubprocessLauncher) launcher = NULL;
+  g_autoptr (GSubprocess) process = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *errors = NULL;
+
+  if (!fixture->started)
+    return;
+  login (fixture);
+  launcher
+    = new_launcher (fixture, G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
+  g_subprocess_launcher_setenv (launcher, "MIST_TOKEN", "not-a-token", TRUE);
+  process = g_subprocess_launcher_spawn (launcher, &error, fixture->cli, "--server", fixture->url,
+                                         "games", NULL);
+  g_assert_no_error (error);
+  g_subprocess_communicate_utf8 (process, NULL, NULL, NULL, &errors, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_subprocess_get_if_exited (process));
+  g_assert_cmpint (g_subprocess_get_exit_status (process), ==, 3);
+  g_assert_nonnull (strstr (errors, "rejected the session token in MIST_TOKEN"));
+  g_assert_nonnull (strstr (errors, fixture->url));
+}
+
 static void
 test_cli_no_keyring (Fixture *fixture, gconstpointer data)
 {
@@ -690,6 +716,7 @@ main (int argc, char **argv)
   add_test ("/net/cli/lifecycle", test_cli_lifecycle);
   add_test ("/net/cli/errors", test_cli_errors);
   add_test ("/net/cli/no-keyring", test_cli_no_keyring);
+  add_test ("/net/cli/bad-token", test_cli_bad_token);
   add_test ("/net/cli/interrupt-resumes", test_cli_interrupt_resumes);
   add_test ("/net/cli/interrupt-waiting-job", test_cli_interrupt_waiting_job);
   add_test ("/net/cli/second-process-busy", test_cli_second_process_busy);
