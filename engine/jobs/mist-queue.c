@@ -657,7 +657,9 @@ stop_entry (MistQueue *self, Entry *entry, MistJobState stop_state)
 gboolean
 mist_queue_pause (MistQueue *self, MistJob *job, GError **error)
 {
+  g_autofree char *what = NULL;
   Entry *entry;
+  int lock_fd;
 
   g_return_val_if_fail (MIST_IS_QUEUE (self), FALSE);
   if (!check_entry (self, job, &entry, error))
@@ -675,9 +677,16 @@ mist_queue_pause (MistQueue *self, MistJob *job, GError **error)
       stop_entry (self, entry, MIST_JOB_STATE_PAUSED);
       return TRUE;
     }
+
+  /* A job that another process runs is paused there: marking it here would not stop it. */
+  what = describe_job (job);
+  lock_fd = mist_job_lock_acquire (self->context.db, mist_job_get_id (job), what, error);
+  if (lock_fd < 0)
+    return FALSE;
   if (mist_job_get_state (job) == MIST_JOB_STATE_QUEUED ||
       mist_job_get_state (job) == MIST_JOB_STATE_FAILED)
     set_job_state (self, job, MIST_JOB_STATE_PAUSED, NULL);
+  mist_job_lock_release (lock_fd);
   return TRUE;
 }
 

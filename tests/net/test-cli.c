@@ -449,6 +449,7 @@ test_cli_second_process_busy (Fixture *fixture, gconstpointer data)
   g_autoptr (GSubprocess) first = NULL;
   g_autoptr (CliResult) second = NULL;
   g_autoptr (CliResult) cancel = NULL;
+  g_autoptr (CliResult) pause = NULL;
   g_autoptr (CliResult) resumed = NULL;
 
   if (!fixture->started)
@@ -467,6 +468,9 @@ test_cli_second_process_busy (Fixture *fixture, gconstpointer data)
   cancel = CLI (fixture, "queue", "cancel", "tetris");
   g_assert_cmpint (cancel->status, ==, 6);
   g_assert_nonnull (strstr (cancel->errors, owner));
+  pause = CLI (fixture, "queue", "pause", "tetris");
+  g_assert_cmpint (pause->status, ==, 6);
+  g_assert_nonnull (strstr (pause->errors, owner));
   interrupt_cli (first);
 
   /* Once the first process stopped, the job continues in the next one. */
