@@ -310,17 +310,49 @@ queue_job (Cli *cli,
   return TRUE;
 }
 
+/* Sets *ordinal to the ordinal of game_id's version named name, as the server lists it. */
+static gboolean
+find_version_by_name (
+  Cli *cli, const char *game_id, const char *name, gint64 *ordinal, GError **error)
+{
+  g_autoptr (GAsyncResult) result = NULL;
+  g_autoptr (MistGameEntry) game = NULL;
+  g_autoptr (GString) known = g_string_new (NULL);
+
+  mist_client_get_game_async (cli->client, game_id, cli->cancellable, cli_on_done, &result);
+  game = mist_client_get_game_finish (cli->client, cli_wait (&result), error);
+  if (game == NULL)
+    return FALSE;
+  for (guint i = 0; i < game->versions->len; i++)
+    {
+      const MistVersionEntry *version = g_ptr_array_index (game->versions, i);
+
+      if (g_strcmp0 (version->name, name) == 0)
+        {
+          *ordinal = version->ordinal;
+          return TRUE;
+        }
+      g_string_append_printf (known, "%s%" G_GINT64_FORMAT " (%s)", i > 0 ? ", " : "",
+                              version->ordinal, version->name);
+    }
+  g_set_error (error, MIST_ERROR, MIST_ERROR_NOT_FOUND,
+               "%s has no version “%s” on the server; its versions are: %s", game_id, name,
+               known->len > 0 ? known->str : "none yet");
+  return FALSE;
+}
+
 int
 cli_command_install (Cli *cli, int argc, char **argv)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (GPtrArray) jobs = g_ptr_array_new_with_free_func (g_object_unref);
   g_autofree char *dir = NULL;
+  g_autofree char *version_text = NULL;
   gint64 version = 0;
   int status = 0;
   GOptionEntry entries[] = {
-    { "version", 0, 0, G_OPTION_ARG_INT64, &version,
-      "Version ordinal to install (default: the newest)", "N" },
+    { "version", 0, 0, G_OPTION_ARG_STRING, &version_text,
+      "Version to install, by ordinal or name (default: the newest)", "VERSION" },
     { "dir", 0, 0, G_OPTION_ARG_FILENAME, &dir,
       "Install folder (default: ~/.local/share/mist/games/GAME)", "DIR" },
     { NULL },
@@ -330,9 +362,12 @@ cli_command_install (Cli *cli, int argc, char **argv)
     return status;
   if (argc != 2)
     return cli_usage_error ("install", "expected one game");
-  if (version < 0)
-    return cli_usage_error ("install", "invalid version %" G_GINT64_FORMAT, version);
   if (!cli_connect (cli, TRUE, &error) || !load_queue (cli, TRUE, argv[1], &error))
+    return cli_fail (cli, error);
+  /* A version is an ordinal from 1, or else the name the publisher gave it. */
+  if (version_text != NULL
+      && !g_ascii_string_to_signed (version_text, 10, 1, G_MAXINT64, &version, NULL)
+      && !find_version_by_name (cli, argv[1], version_text, &version, &error))
     return cli_fail (cli, error);
   if (!queue_job (cli, argv[1], NULL, MIST_JOB_KIND_INSTALL, version, dir, jobs, &error))
     {

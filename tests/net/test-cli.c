@@ -181,6 +181,7 @@ test_cli_lifecycle (Fixture *fixture, gconstpointer data)
   g_autoptr (CliResult) plan = NULL;
   g_autoptr (CliResult) plan_unknown = NULL;
   g_autoptr (CliResult) install_unknown = NULL;
+  g_autoptr (CliResult) install_unknown_name = NULL;
   g_autoptr (CliResult) update = NULL;
   g_autoptr (CliResult) verify = NULL;
   g_autoptr (CliResult) verify_damaged = NULL;
@@ -246,6 +247,11 @@ test_cli_lifecycle (Fixture *fixture, gconstpointer data)
   g_assert_cmpint (install_unknown->status, ==, 4);
   g_assert_nonnull (strstr (install_unknown->errors, "tetris has no version 99"));
   g_assert_nonnull (strstr (install_unknown->errors, "1 (1.0), 2 (2.0)"));
+  /* Not an ordinal from 1, so a name: 0 no longer stands for the newest. */
+  install_unknown_name = CLI (fixture, "install", "tetris", "--version", "0");
+  g_assert_cmpint (install_unknown_name->status, ==, 4);
+  g_assert_nonnull (strstr (install_unknown_name->errors, "tetris has no version “0”"));
+  g_assert_nonnull (strstr (install_unknown_name->errors, "1 (1.0), 2 (2.0)"));
 
   update = CLI (fixture, "update", "tetris");
   g_assert_cmpint (update->status, ==, 0);
@@ -682,7 +688,7 @@ test_cli_failed_job_replaced (Fixture *fixture, gconstpointer data)
 
   /* Another folder replaces the failed job instead of retrying the old folder. */
   good_dir = g_build_filename (fixture->net.work_dir, "games", "tetris", NULL);
-  replaced = CLI (fixture, "install", "tetris", "--dir", good_dir);
+  replaced = CLI (fixture, "install", "tetris", "--dir", good_dir, "--version", "1.0");
   g_assert_cmpint (replaced->status, ==, 0);
   g_assert_nonnull (strstr (replaced->errors, "replacing job"));
   net_assert_tree_equal (build, good_dir);
