@@ -317,7 +317,7 @@ find_version_by_name (
 {
   g_autoptr (GAsyncResult) result = NULL;
   g_autoptr (MistGameEntry) game = NULL;
-  g_autoptr (GString) known = g_string_new (NULL);
+  g_autofree char *versions = NULL;
 
   mist_client_get_game_async (cli->client, game_id, cli->cancellable, cli_on_done, &result);
   game = mist_client_get_game_finish (cli->client, cli_wait (&result), error);
@@ -332,12 +332,11 @@ find_version_by_name (
           *ordinal = version->ordinal;
           return TRUE;
         }
-      g_string_append_printf (known, "%s%" G_GINT64_FORMAT " (%s)", i > 0 ? ", " : "",
-                              version->ordinal, version->name);
     }
+  versions = mist_game_entry_describe_versions (game);
   g_set_error (error, MIST_ERROR, MIST_ERROR_NOT_FOUND,
                "%s has no version “%s” on the server; its versions are: %s", game_id, name,
-               known->len > 0 ? known->str : "none yet");
+               versions);
   return FALSE;
 }
 
@@ -566,7 +565,7 @@ run_queue (Cli *cli)
   if (jobs->len == 0)
     {
       g_printerr ("No job to run\n");
-      /* Failed and paused jobs wait for the user: say how to go on with each. */
+      /* Failed and paused jobs wait for the user: print how to resume or cancel each. */
       for (guint i = 0; i < all->len; i++)
         {
           MistJob *job = g_ptr_array_index (all, i);

@@ -324,10 +324,10 @@ stage_by_copy (ApplyContext *context, const MistPlanFile *file, int out_fd, GErr
   return ok;
 }
 
-/* The cache hands out pack entries it stored itself without hashing them again. When
- * such an entry fails to build its file, hashes it after all: bytes that no longer match
- * the object id were damaged in the cache, so the entry is discarded and error becomes
- * MIST_ERROR_NOT_FOUND, for the object to be fetched again. */
+/* Hashes a pack entry that failed to build its file, since the cache hands out entries it
+ * stored itself without hashing them again. Bytes that no longer match the object id were
+ * damaged in the cache: the entry is discarded, and error becomes MIST_ERROR_NOT_FOUND so
+ * that the object is fetched again. */
 static void
 recheck_entry (ApplyContext *context, const char *object_id, GBytes *entry, GError **error)
 {
@@ -1159,7 +1159,7 @@ early_worker (gpointer data)
 static guint
 dispatch_ready (EarlyRun *run, GPtrArray *pending)
 {
-  guint kept = 0;
+  guint remaining = 0;
   guint handed = 0;
 
   for (guint i = 0; i < pending->len; i++)
@@ -1168,13 +1168,13 @@ dispatch_ready (EarlyRun *run, GPtrArray *pending)
 
       if (!ready_early (run->context, file))
         {
-          pending->pdata[kept++] = file;
+          pending->pdata[remaining++] = file;
           continue;
         }
       g_async_queue_push (run->ready, file);
       handed++;
     }
-  g_ptr_array_set_size (pending, kept);
+  g_ptr_array_set_size (pending, remaining);
   return handed;
 }
 
@@ -1230,6 +1230,8 @@ mist_install_stage_early (MistStateDb *db,
     goto out;
 
   pending = list_contents_to_stage (request->plan);
+  /* NOTE: on two cores these workers slowed the download about as much as they shortened
+   * the apply (docs/performance.md), so whether one worker fewer is better is not known. */
   n_threads = count_staging_threads (pending->len);
   for (guint i = 0; i < n_threads; i++)
     g_ptr_array_add (threads, g_thread_new ("mist-stage-early", early_worker, &run));

@@ -63,7 +63,7 @@ typedef struct
   MistPlan *plan;
   const char *objects_dir;  /* downloaded objects, OBJECTS_DIR/<object id> */
   /* The cache of objects_dir to read them through, or NULL for a new one. The
-   * downloader's own cache knows which pack entries it checked already. */
+   * downloader's own cache records which pack entries it checked already. */
   MistObjectCache *objects;
   /* Contents (sha256 set) staged and hashed by this process, or NULL: a resumed apply
    * hashes the other staged files again, as a crash may have cut them short. */

@@ -1226,7 +1226,8 @@ on_applied (GObject *source, GAsyncResult *result, gpointer data)
       && missing->len > 0)
     {
       /* Downloaded twice and still not readable: the cache's disk is the suspect, not the
-       * game or the version, which exist. */
+       * game or the version, which exist. NOTE: no test reaches this branch, which needs a
+       * cache that loses entries twice within one job. */
       GError *explained = g_error_new (
         MIST_ERROR, MIST_ERROR_FAILED,
         "Cannot install %s: %u objects are still missing or damaged in the object cache %s after "

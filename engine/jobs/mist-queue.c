@@ -657,7 +657,7 @@ stop_entry (MistQueue *self, Entry *entry, MistJobState stop_state)
 gboolean
 mist_queue_pause (MistQueue *self, MistJob *job, GError **error)
 {
-  g_autofree char *what = NULL;
+  g_autofree char *description = NULL;
   Entry *entry;
   int lock_fd;
 
@@ -679,8 +679,8 @@ mist_queue_pause (MistQueue *self, MistJob *job, GError **error)
     }
 
   /* A job that another process runs is paused there: marking it here would not stop it. */
-  what = describe_job (job);
-  lock_fd = mist_job_lock_acquire (self->context.db, mist_job_get_id (job), what, error);
+  description = describe_job (job);
+  lock_fd = mist_job_lock_acquire (self->context.db, mist_job_get_id (job), description, error);
   if (lock_fd < 0)
     return FALSE;
   if (mist_job_get_state (job) == MIST_JOB_STATE_QUEUED ||
@@ -1001,22 +1001,6 @@ add_with_target (GTask *task, AddRequest *request)
   g_task_run_in_thread (thread_task, add_in_thread);
 }
 
-/* "1 (1.0), 2 (1.1)": the ordinals and names of the game's versions. */
-static char *
-describe_versions (const MistGameEntry *game)
-{
-  GString *list = g_string_new (NULL);
-
-  for (guint i = 0; i < game->versions->len; i++)
-    {
-      const MistVersionEntry *version = g_ptr_array_index (game->versions, i);
-
-      g_string_append_printf (list, "%s%" G_GINT64_FORMAT " (%s)", i > 0 ? ", " : "",
-                              version->ordinal, version->name);
-    }
-  return g_string_free (list, FALSE);
-}
-
 static void on_game_for_add (GObject *source, GAsyncResult *result, gpointer data);
 
 /* Fixes the request's target from game, as just read from the server, and queues it. */
@@ -1050,7 +1034,7 @@ add_for_game (GTask *task, AddRequest *request, const MistGameEntry *game)
     }
   if (!found)
     {
-      g_autofree char *versions = describe_versions (game);
+      g_autofree char *versions = mist_game_entry_describe_versions (game);
 
       g_task_return_new_error (task, MIST_ERROR, MIST_ERROR_NOT_FOUND,
                                "%s has no version %" G_GINT64_FORMAT

@@ -520,7 +520,7 @@ mist_version_graph_add_patches_json (MistVersionGraph *graph, JsonNode *patches,
           g_propagate_error (error, g_steal_pointer (&local_error));
           return FALSE;
         }
-      /* A server may still list patch sets of a version it no longer offers; no route can
+      /* A server may still list patch sets of a version it no longer offers. No route can
        * use them, so they are left out instead of failing the whole plan. */
       if (!g_hash_table_contains (graph->by_ordinal, &patch_set->from)
           || !g_hash_table_contains (graph->by_ordinal, &patch_set->to))

@@ -145,6 +145,23 @@ mist_game_entry_free (MistGameEntry *entry)
   g_free (entry);
 }
 
+char *
+mist_game_entry_describe_versions (const MistGameEntry *entry)
+{
+  GString *list = g_string_new (NULL);
+
+  for (guint i = 0; i < entry->versions->len; i++)
+    {
+      const MistVersionEntry *version = g_ptr_array_index (entry->versions, i);
+
+      g_string_append_printf (list, "%s%" G_GINT64_FORMAT " (%s)", i > 0 ? ", " : "",
+                              version->ordinal, version->name);
+    }
+  if (entry->versions->len == 0)
+    g_string_append (list, "none");
+  return g_string_free (list, FALSE);
+}
+
 static void
 mist_client_finalize (GObject *object)
 {

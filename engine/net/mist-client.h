@@ -63,6 +63,9 @@ typedef struct
 } MistGameEntry;
 
 void mist_game_entry_free (MistGameEntry *entry);
+/* Returns "1 (1.0), 2 (1.1)": the ordinals and names of the game's versions, or "none"
+ * for an entry without versions. */
+char *mist_game_entry_describe_versions (const MistGameEntry *entry);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (MistGameEntry, mist_game_entry_free)
 
 /* Creates a client for server_url ("https://games.example.org"; a path prefix is kept).

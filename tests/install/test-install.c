@@ -429,6 +429,19 @@ test_install_trusted_entry_damaged (Fixture *fixture, gconstpointer data)
   g_assert_null (mist_state_db_get_installed (fixture->db, "tetris", NULL));
 }
 
+/* Returns the bytes of an object and deletes its file, as if it were not downloaded. */
+static GBytes *
+take_object (Fixture *fixture, const char *object_id)
+{
+  g_autofree char *path = g_build_filename (fixture->objects, object_id, NULL);
+  char *bytes = NULL;
+  gsize length = 0;
+
+  g_assert_true (g_file_get_contents (path, &bytes, &length, NULL));
+  g_assert_cmpint (g_unlink (path), ==, 0);
+  return g_bytes_new_take (bytes, length);
+}
+
 typedef struct
 {
   MistObjectCache *cache;
@@ -502,13 +515,9 @@ test_install_stage_early (Fixture *fixture, gconstpointer data)
   for (guint i = 0; i < files->len; i++)
     {
       const MistManifestFile *file = g_ptr_array_index (files, i);
-      g_autofree char *path = g_build_filename (fixture->objects, file->object_id, NULL);
-      g_autofree char *bytes = NULL;
-      gsize length = 0;
 
-      g_assert_true (g_file_get_contents (path, &bytes, &length, NULL));
-      g_hash_table_insert (feeder.bytes, g_strdup (file->object_id), g_bytes_new (bytes, length));
-      g_assert_cmpint (g_unlink (path), ==, 0);
+      g_hash_table_insert (feeder.bytes, g_strdup (file->object_id),
+                           take_object (fixture, file->object_id));
     }
 
   fill_request (&request, fixture, target, plan, cache);
@@ -577,12 +586,10 @@ test_install_stage_early_partial (Fixture *fixture, gconstpointer data)
   for (guint i = 0; i < files->len; i++)
     {
       const MistManifestFile *file = g_ptr_array_index (files, i);
-      g_autofree char *path = g_build_filename (fixture->objects, file->object_id, NULL);
-      g_autofree char *bytes = NULL;
+      g_autoptr (GBytes) object = take_object (fixture, file->object_id);
       gsize length = 0;
+      const guint8 *bytes = g_bytes_get_data (object, &length);
 
-      g_assert_true (g_file_get_contents (path, &bytes, &length, NULL));
-      g_assert_cmpint (g_unlink (path), ==, 0);
       if (i % 2 == 1)
         continue;
       g_assert_true (mist_object_cache_store_entry (cache, pack_id, file->object_id, offset,

@@ -677,7 +677,7 @@ test_cli_failed_job_replaced (Fixture *fixture, gconstpointer data)
   g_assert_nonnull (strstr (json_object_get_string_member (job, "error"),
                             "/proc/mist-no-such-folder"));
 
-  /* `queue run` has nothing to run, and says how to retry or drop the failed job. */
+  /* `queue run` has nothing to run, and prints how to retry or drop the failed job. */
   run = CLI (fixture, "queue", "run");
   g_assert_cmpint (run->status, ==, 0);
   g_assert_nonnull (strstr (run->errors, "No job to run"));
