@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <unistd.h>
 
 #define START_TIMEOUT_SECONDS 30
 
@@ -50,11 +51,39 @@ mist_test_remove_tree (const char *path)
   g_rmdir (path);
 }
 
+/* Spawns argv with input (nullable: empty) on standard input. The input comes from a
+ * file, not a pipe, because mistpipe may exit before it reads anything (on an invalid
+ * option, for example), and writing into a pipe without a reader fails with EPIPE. */
+static GSubprocess *
+spawn_with_input (GSubprocessLauncher *launcher,
+                  const char *const *argv,
+                  const char *input,
+                  GError **error)
+{
+  g_autofree char *input_path = NULL;
+  GSubprocess *process;
+  int fd = g_file_open_tmp ("mistpipe-input-XXXXXX", &input_path, error);
+
+  if (fd < 0)
+    return NULL;
+  close (fd);
+  if (!g_file_set_contents (input_path, input != NULL ? input : "", -1, error))
+    {
+      g_unlink (input_path);
+      return NULL;
+    }
+  g_subprocess_launcher_set_stdin_file_path (launcher, input_path);
+  process = g_subprocess_launcher_spawnv (launcher, argv, error);
+  g_unlink (input_path);
+  return process;
+}
+
 static int
 run_offline (const char *data_dir, const char *const *args, const char *input, GError **error)
 {
   g_autofree char *mistpipe = build_path ("mistpipe");
   g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr (GSubprocessLauncher) launcher = NULL;
   g_autoptr (GSubprocess) process = NULL;
 
   g_ptr_array_add (argv, mistpipe);
@@ -64,11 +93,9 @@ run_offline (const char *data_dir, const char *const *args, const char *input, G
     g_ptr_array_add (argv, (gpointer) args[i]);
   g_ptr_array_add (argv, NULL);
 
-  process = g_subprocess_newv ((const char *const *) argv->pdata,
-                               G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_SILENCE,
-                               error);
-  if (process == NULL ||
-      !g_subprocess_communicate_utf8 (process, input, NULL, NULL, NULL, error))
+  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE);
+  process = spawn_with_input (launcher, (const char *const *)argv->pdata, input, error);
+  if (process == NULL || !g_subprocess_wait (process, NULL, error))
     return -1;
   return g_subprocess_get_exit_status (process);
 }
@@ -362,18 +389,16 @@ mist_test_server_run_mistpipe (MistTestServer *server,
     g_ptr_array_add (argv, (gpointer) args[i]);
   g_ptr_array_add (argv, NULL);
 
-  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDIN_PIPE |
-                                        G_SUBPROCESS_FLAGS_STDOUT_PIPE |
-                                        G_SUBPROCESS_FLAGS_STDERR_PIPE);
+  launcher
+    = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
   g_subprocess_launcher_setenv (launcher, "XDG_CONFIG_HOME", server->config_home, TRUE);
   if (token != NULL)
     g_subprocess_launcher_setenv (launcher, "MIST_TOKEN", token, TRUE);
   else
     g_subprocess_launcher_unsetenv (launcher, "MIST_TOKEN");
-  process = g_subprocess_launcher_spawnv (launcher, (const char *const *) argv->pdata, error);
-  if (process == NULL ||
-      !g_subprocess_communicate_utf8 (process, input != NULL ? input : "", NULL, output, errors,
-                                      error))
+  process = spawn_with_input (launcher, (const char *const *)argv->pdata, input, error);
+  if (process == NULL
+      || !g_subprocess_communicate_utf8 (process, NULL, NULL, output, errors, error))
     return -1;
   return g_subprocess_get_if_exited (process) ? g_subprocess_get_exit_status (process) : -1;
 }
