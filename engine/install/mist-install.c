@@ -1379,6 +1379,25 @@ mist_install_discard (MistStateDb *db, const char *game_id, GError **error)
 }
 
 gboolean
+mist_install_recover_game (MistStateDb *db, const char *game_id, GError **error)
+{
+  g_autoptr (MistJournalEntry) entry = NULL;
+  g_autoptr (GError) local_error = NULL;
+
+  entry = mist_state_db_journal_get (db, game_id, &local_error);
+  if (entry == NULL && local_error != NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return FALSE;
+    }
+  if (entry == NULL || entry->state != MIST_JOURNAL_STATE_COMMITTING)
+    return TRUE;
+  g_message ("Completing the interrupted commit of %s version %s", entry->game_id,
+             entry->target_name);
+  return install_roll_forward (db, entry, error);
+}
+
+gboolean
 mist_install_recover (MistStateDb *db, GCancellable *cancellable, GError **error)
 {
   g_autoptr (GPtrArray) entries = mist_state_db_journal_list (db, error);

@@ -124,8 +124,14 @@ gboolean mist_install_apply_finish (GAsyncResult *result,
 /* Finishes the transactions a crash interrupted. A commit in progress is completed, so
  * the game shows the new version. A transaction that was still staging had not touched
  * the installed version, and its staged files stay for a resume by mist_install_apply().
- * Run once at start, before any other install function. */
+ * Run once at start, before any other install function, and only in a process that is
+ * the only user of the database: the download queue instead completes each game's commit
+ * under its job lock with mist_install_recover_game(). */
 gboolean mist_install_recover (MistStateDb *db, GCancellable *cancellable, GError **error);
+
+/* Completes the game's commit if a crash interrupted it, as mist_install_recover() does for
+ * every game. The caller makes sure that no other process is committing the game. */
+gboolean mist_install_recover_game (MistStateDb *db, const char *game_id, GError **error);
 
 /* Hashes every installed file against the installed manifest and returns the paths
  * (char *, sorted) that are missing or differ in content or executable bit: an empty

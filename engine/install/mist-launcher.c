@@ -185,6 +185,34 @@ build_environment (const MistLaunchConfig *launch_config, GHashTable *extra)
   return envp;
 }
 
+/* Fails while the game's folder contains files of two versions, during a commit that is
+ * running in another process or one that a crash interrupted and the download queue has
+ * not completed yet. */
+static gboolean
+check_not_committing (MistStateDb *db, const char *game_id, GError **error)
+{
+  g_autoptr (GError) local_error = NULL;
+  g_autoptr (MistJournalEntry) entry = mist_state_db_journal_get (db, game_id, &local_error);
+  g_autofree char *version = NULL;
+
+  if (entry == NULL && local_error != NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return FALSE;
+    }
+  if (entry == NULL || entry->state != MIST_JOURNAL_STATE_COMMITTING)
+    return TRUE;
+  version = entry->target_name[0] != '\0'
+              ? g_strdup (entry->target_name)
+              : g_strdup_printf ("%" G_GINT64_FORMAT, entry->target_ordinal);
+  g_set_error (error, MIST_ERROR, MIST_ERROR_BUSY,
+               "The update of %s to version %s has not finished placing its files. Wait for "
+               "it to finish; if no launcher or mist-cli is running, run “mist-cli queue” to "
+               "complete it.",
+               game_id, version);
+  return FALSE;
+}
+
 static void
 prepare_in_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
 {
@@ -199,6 +227,8 @@ prepare_in_thread (GTask *task, gpointer source, gpointer data, GCancellable *ca
   if (game == NULL && error == NULL)
     error = g_error_new (MIST_ERROR, MIST_ERROR_NOT_FOUND,
                          "%s is not installed: install it first", launch->game_id);
+  if (game != NULL && !check_not_committing (launch->db, launch->game_id, &error))
+    goto failed;
   if (game != NULL)
     manifest = mist_manifest_new_from_json (game->manifest_json, -1, &error);
   if (manifest == NULL)

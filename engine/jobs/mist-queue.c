@@ -9,6 +9,7 @@
 #include "mist-install.h"
 
 #include <glib/gstdio.h>
+#include <string.h>
 
 /* Progress is written to the database at most this often per job. */
 #define PROGRESS_SAVE_INTERVAL_US (2 * G_USEC_PER_SEC)
@@ -825,6 +826,69 @@ loaded_job_free (gpointer data)
   g_free (loaded);
 }
 
+/* Returns the unfinished job of game_id in records, or NULL. */
+static const MistQueueJob *
+find_unfinished_job (GPtrArray *records, const char *game_id)
+{
+  for (guint i = 0; i < records->len; i++)
+    {
+      const MistQueueJob *record = g_ptr_array_index (records, i);
+
+      if (record->state != MIST_JOB_STATE_DONE && record->state != MIST_JOB_STATE_CANCELLED
+          && strcmp (record->game_id, game_id) == 0)
+        return record;
+    }
+  return NULL;
+}
+
+/* Completes the commits that a crash or a kill interrupted, so that each such game is
+ * playable at its new version before anything else runs. A game whose job is locked by
+ * another process is left to that process, which may be committing it right now. */
+static void
+complete_interrupted_commits (MistQueue *self, GPtrArray *records)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) entries = mist_state_db_journal_list (self->context.db, &error);
+
+  if (entries == NULL)
+    {
+      g_warning ("Cannot read the install journal in %s: %s",
+                 mist_state_db_get_path (self->context.db), error->message);
+      return;
+    }
+  for (guint i = 0; i < entries->len; i++)
+    {
+      const MistJournalEntry *entry = g_ptr_array_index (entries, i);
+      const MistQueueJob *record;
+      g_autofree char *description = NULL;
+      int lock_fd = -1;
+
+      if (entry->state != MIST_JOURNAL_STATE_COMMITTING)
+        continue;
+      record = find_unfinished_job (records, entry->game_id);
+      if (record != NULL)
+        {
+          description
+            = g_strdup_printf ("%s %s", mist_job_kind_to_string (record->kind), record->game_id);
+          lock_fd = mist_job_lock_acquire (self->context.db, record->id, description, &error);
+          if (lock_fd < 0)
+            {
+              g_debug ("Not completing the commit of %s here: %s", entry->game_id, error->message);
+              g_clear_error (&error);
+              continue;
+            }
+        }
+      /* The entry may have changed before the lock was taken, so it is read again. */
+      if (!mist_install_recover_game (self->context.db, entry->game_id, &error))
+        {
+          g_warning ("Cannot complete the interrupted commit of %s in %s: %s", entry->game_id,
+                     entry->install_path, error->message);
+          g_clear_error (&error);
+        }
+      mist_job_lock_release (lock_fd);
+    }
+}
+
 static void
 load_in_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
 {
@@ -839,6 +903,7 @@ load_in_thread (GTask *task, gpointer source, gpointer data, GCancellable *cance
       g_task_return_error (task, error);
       return;
     }
+  complete_interrupted_commits (self, records);
 
   for (guint i = 0; i < records->len; i++)
     {

@@ -702,6 +702,86 @@ test_cli_failed_job_replaced (Fixture *fixture, gconstpointer data)
   g_assert_nonnull (strstr (verbose->errors, "mist-cli: mist-engine: "));
 }
 
+/* An update killed while it places its files leaves the folder holding two versions:
+ * launching is refused until the next process that loads the queue completes the commit. */
+static void
+test_cli_killed_commit_completed (Fixture *fixture, gconstpointer data)
+{
+  g_autofree char *build_1 = NULL;
+  g_autofree char *build_2 = NULL;
+  g_autofree char *path = NULL;
+  g_autoptr (GSubprocessLauncher) launcher = NULL;
+  g_autoptr (GSubprocess) process = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (CliResult) install = NULL;
+  g_autoptr (CliResult) launch = NULL;
+  g_autoptr (CliResult) queue = NULL;
+  g_autoptr (CliResult) relaunch = NULL;
+  g_autoptr (CliResult) run = NULL;
+  g_autoptr (CliResult) listed = NULL;
+  g_autoptr (JsonNode) listed_json = NULL;
+  g_autoptr (CliResult) games = NULL;
+  g_autoptr (JsonNode) games_json = NULL;
+  g_autofree char *log_path = NULL;
+  g_autofree char *log = NULL;
+
+  if (!fixture->started)
+    return;
+  /* Another test of this process may have launched a game of the same name. */
+  log_path = g_build_filename (g_get_user_state_dir (), "mist", "logs", "tetris.log", NULL);
+  g_unlink (log_path);
+  build_1 = net_write_build (&fixture->net, "one", 6, 4096, 31);
+  build_2 = net_write_build (&fixture->net, "two", 6, 4096, 32);
+  net_create_game (&fixture->net, "tetris");
+  net_push (&fixture->net, "tetris", "1.0", build_1);
+  net_push (&fixture->net, "tetris", "2.0", build_2);
+  login (fixture);
+  install = CLI (fixture, "install", "tetris", "--version", "1.0");
+  g_assert_cmpint (install->status, ==, 0);
+
+  launcher
+    = new_launcher (fixture, G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_SILENCE);
+  g_subprocess_launcher_setenv (launcher, "MIST_FAULT_POINT", "after-rename-3", TRUE);
+  process = g_subprocess_launcher_spawn (launcher, &error, fixture->cli, "update", "tetris", NULL);
+  g_assert_no_error (error);
+  g_subprocess_wait (process, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_false (g_subprocess_get_if_exited (process));
+  g_assert_cmpint (g_subprocess_get_term_sig (process), ==, SIGKILL);
+
+  launch = CLI (fixture, "launch", "tetris");
+  g_assert_cmpint (launch->status, !=, 0);
+  g_assert_nonnull (strstr (launch->errors, "update of tetris to version 2.0 has not finished"));
+  g_assert_false (g_file_test (log_path, G_FILE_TEST_EXISTS));
+
+  queue = CLI (fixture, "queue", "list");
+  g_assert_cmpint (queue->status, ==, 0);
+  path = install_path (fixture, "tetris");
+  net_assert_tree_equal (build_2, path);
+  games = CLI (fixture, "games", "--json");
+  g_assert_cmpint (games->status, ==, 0);
+  games_json = parse_json (games->output);
+  g_assert_cmpstr (
+    json_object_get_string_member (
+      json_object_get_object_member (find_game (games_json, "tetris"), "installed_version"),
+      "name"),
+    ==, "2.0");
+
+  relaunch = CLI (fixture, "launch", "tetris");
+  g_assert_cmpint (relaunch->status, ==, 0);
+  g_assert_true (g_file_get_contents (log_path, &log, NULL, NULL));
+  g_assert_nonnull (strstr (log, "game started"));
+
+  /* The killed process's job finds its version installed and ends. */
+  run = CLI (fixture, "queue", "run");
+  g_assert_cmpint (run->status, ==, 0);
+  listed = CLI (fixture, "queue", "list", "--json");
+  g_assert_cmpint (listed->status, ==, 0);
+  listed_json = parse_json (listed->output);
+  g_assert_cmpuint (json_array_get_length (json_node_get_array (listed_json)), ==, 0);
+  net_assert_tree_equal (build_2, path);
+}
+
 static void
 add_test (const char *path, void (*func) (Fixture *, gconstpointer))
 {
@@ -731,5 +811,6 @@ main (int argc, char **argv)
   add_test ("/net/cli/interrupt-waiting-job", test_cli_interrupt_waiting_job);
   add_test ("/net/cli/second-process-busy", test_cli_second_process_busy);
   add_test ("/net/cli/failed-job-replaced", test_cli_failed_job_replaced);
+  add_test ("/net/cli/killed-commit-completed", test_cli_killed_commit_completed);
   return g_test_run ();
 }
