@@ -49,6 +49,34 @@ empty_dir (const char *path)
     }
 }
 
+/* Deletes the partial uploads in path that were not continued for max_age_days. A
+ * publisher that gave up on a push never sends their rest, so they would fill the disk. */
+static void
+delete_stale_uploads (const char *path, guint max_age_days)
+{
+  g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
+  gint64 cutoff = g_get_real_time () / G_USEC_PER_SEC - (gint64)max_age_days * 24 * 3600;
+  const char *name;
+
+  if (dir == NULL)
+    return;
+  while ((name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *child = g_build_filename (path, name, NULL);
+      struct stat info;
+
+      if (!g_str_has_suffix (name, ".part") || stat (child, &info) != 0 || !S_ISREG (info.st_mode)
+          || info.st_mtime >= cutoff)
+        continue;
+      if (g_unlink (child) != 0)
+        g_warning ("Cannot delete the stale partial upload %s: %s", child, g_strerror (errno));
+      else
+        g_message ("Deleted the partial upload %s (%" G_GINT64_FORMAT " bytes), not continued "
+                   "for %u days",
+                   name, (gint64)info.st_size, max_age_days);
+    }
+}
+
 MistBackendStore *
 mist_backend_store_new (const char *data_dir, gboolean clean_tmp, GError **error)
 {
@@ -63,7 +91,10 @@ mist_backend_store_new (const char *data_dir, gboolean clean_tmp, GError **error
       !make_dir (store->tmp_dir, error) || !make_dir (store->uploads_dir, error))
     return NULL;
   if (clean_tmp)
-    empty_dir (store->tmp_dir);
+    {
+      empty_dir (store->tmp_dir);
+      delete_stale_uploads (store->uploads_dir, MIST_BACKEND_PARTIAL_UPLOAD_DAYS);
+    }
   return g_steal_pointer (&store);
 }
 

@@ -31,7 +31,12 @@ typedef struct
   char *uploads_dir;
 } MistBackendStore;
 
-/* Creates the folders of data_dir that are missing; with clean_tmp, empties DATA/tmp. */
+/* Days after which the server deletes a partial upload that was not continued. */
+#define MIST_BACKEND_PARTIAL_UPLOAD_DAYS 7
+
+/* Creates the folders of data_dir that are missing. With clean_tmp, as the server does at
+ * start, it empties DATA/tmp and deletes partial uploads older than
+ * MIST_BACKEND_PARTIAL_UPLOAD_DAYS. */
 MistBackendStore *mist_backend_store_new (const char *data_dir, gboolean clean_tmp, GError **error);
 void mist_backend_store_free (MistBackendStore *store);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (MistBackendStore, mist_backend_store_free)

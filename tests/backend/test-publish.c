@@ -10,9 +10,13 @@
 #include <glib/gstdio.h>
 #include <sqlite3.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define PATCH_TIMEOUT_SECONDS 240
+/* The server deletes partial uploads older than this at start (docs/api.md). */
+#define PARTIAL_UPLOAD_DAYS 7
 
 static void
 write_bytes (const char *root, const char *path, GBytes *bytes, gboolean executable)
@@ -691,6 +695,47 @@ test_publish_restart_resumes (BackendFixture *fixture, gconstpointer data)
   g_assert_no_error (error);
 }
 
+/* Writes a partial upload named name into uploads, last changed age_days ago. */
+static char *
+write_partial_upload (const char *uploads, const char *name, guint age_days)
+{
+  char *path = g_build_filename (uploads, name, NULL);
+  struct timespec times[2];
+
+  g_assert_true (g_file_set_contents (path, "cut-off zstd frame", -1, NULL));
+  times[0].tv_sec = times[1].tv_sec = time (NULL) - (time_t)age_days * 24 * 3600;
+  times[0].tv_nsec = times[1].tv_nsec = 0;
+  g_assert_cmpint (utimensat (AT_FDCWD, path, times, 0), ==, 0);
+  return path;
+}
+
+/* At start the server deletes the partial uploads that were not continued for a week,
+ * and keeps newer ones for a resume. */
+static void
+test_publish_stale_uploads_deleted (BackendFixture *fixture, gconstpointer data)
+{
+  g_autofree char *data_dir = g_build_filename (fixture->work_dir, "server-data", NULL);
+  g_autofree char *uploads = g_build_filename (data_dir, "uploads", NULL);
+  MistTestServerOptions options = { .data_dir = data_dir };
+  g_autofree char *stale = NULL;
+  g_autofree char *recent = NULL;
+  g_autofree char *other = NULL;
+  g_autoptr (GError) error = NULL;
+
+  g_assert_true (mist_test_server_stop (fixture->server, &error));
+  g_clear_pointer (&fixture->server, mist_test_server_free);
+  g_assert_cmpint (g_mkdir_with_parents (uploads, 0755), ==, 0);
+  stale = write_partial_upload (uploads, "0a.part", PARTIAL_UPLOAD_DAYS + 1);
+  recent = write_partial_upload (uploads, "0b.part", PARTIAL_UPLOAD_DAYS - 1);
+  other = write_partial_upload (uploads, "notes.txt", PARTIAL_UPLOAD_DAYS + 1);
+
+  fixture->server = mist_test_server_start (&options, &error);
+  g_assert_no_error (error);
+  g_assert_false (g_file_test (stale, G_FILE_TEST_EXISTS));
+  g_assert_true (g_file_test (recent, G_FILE_TEST_EXISTS));
+  g_assert_true (g_file_test (other, G_FILE_TEST_EXISTS));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -707,6 +752,7 @@ main (int argc, char **argv)
   ADD ("/backend/publish/interrupted-upload-resumes", NULL,
        test_publish_interrupted_upload_resumes);
   ADD ("/backend/publish/restart-resumes", NULL, test_publish_restart_resumes);
+  ADD ("/backend/publish/stale-uploads-deleted", NULL, test_publish_stale_uploads_deleted);
 #undef ADD
 
   return g_test_run ();
