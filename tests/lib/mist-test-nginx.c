@@ -10,6 +10,8 @@
 #include <sys/prctl.h>
 
 #define START_TIMEOUT_SECONDS 10
+/* Ports tried before giving up, each picked free just before nginx starts. */
+#define START_ATTEMPTS 5
 #define LOG_TIMEOUT_SECONDS 10
 
 /* Requests for these paths only mark a point in the access log. */
@@ -36,8 +38,8 @@ find_nginx (void)
   return NULL;
 }
 
-/* NOTE: the port is free when this returns, but another process may take it before
- * nginx binds it. */
+/* The port is free when this returns, but another process may take it before nginx
+ * binds it: mist_test_nginx_start() then tries another port. */
 static guint16
 find_free_port (GError **error)
 {
@@ -113,16 +115,20 @@ spawn_nginx (MistTestNginx *nginx, const char *binary, const char *config, GErro
   return nginx->process != NULL;
 }
 
+/* Waits until nginx accepts connections on its port. A connection alone could reach
+ * another process that took the port, so nginx's pid file must exist too: nginx writes it
+ * only after it has bound its listening sockets. */
 static gboolean
 wait_until_listening (MistTestNginx *nginx, GError **error)
 {
   gint64 deadline = g_get_monotonic_time () + START_TIMEOUT_SECONDS * G_USEC_PER_SEC;
+  g_autofree char *pid_file = g_build_filename (nginx->prefix, "nginx.pid", NULL);
 
   for (;;)
     {
       g_autoptr (GSocketConnection) connection = connect_to_nginx (nginx, NULL);
 
-      if (connection != NULL)
+      if (connection != NULL && g_file_test (pid_file, G_FILE_TEST_EXISTS))
         return TRUE;
       /* The identifier is NULL once nginx has exited, after a configuration error. */
       if (g_subprocess_get_identifier (nginx->process) == NULL
@@ -155,15 +161,28 @@ mist_test_nginx_start (const char *content_dir, GError **error)
   if (nginx->prefix == NULL)
     return NULL;
   nginx->access_log = g_build_filename (nginx->prefix, "access.log", NULL);
-  nginx->port = find_free_port (error);
-  if (nginx->port == 0)
-    return NULL;
-  nginx->base_url = g_strdup_printf ("http://127.0.0.1:%u/mist", nginx->port);
-
   config = g_build_filename (nginx->prefix, "nginx.conf", NULL);
-  if (!write_config (nginx, content_dir, config, error)
-      || !spawn_nginx (nginx, binary, config, error) || !wait_until_listening (nginx, error))
-    return NULL;
+
+  for (guint attempt = 1;; attempt++)
+    {
+      g_autoptr (GError) start_error = NULL;
+
+      nginx->port = find_free_port (error);
+      if (nginx->port == 0 || !write_config (nginx, content_dir, config, error)
+          || !spawn_nginx (nginx, binary, config, error))
+        return NULL;
+      if (wait_until_listening (nginx, &start_error))
+        break;
+      /* nginx exits when it cannot bind: another process took the port meanwhile. */
+      if (g_subprocess_get_identifier (nginx->process) != NULL || attempt == START_ATTEMPTS)
+        {
+          g_propagate_error (error, g_steal_pointer (&start_error));
+          return NULL;
+        }
+      g_debug ("nginx exited at start on port %u, trying another port", nginx->port);
+      g_clear_object (&nginx->process);
+    }
+  nginx->base_url = g_strdup_printf ("http://127.0.0.1:%u/mist", nginx->port);
   return g_steal_pointer (&nginx);
 }
 
