@@ -152,9 +152,12 @@ static void
 password_hashed (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   UserChange *change = g_task_get_task_data (G_TASK (result));
-  MistRequest *request = g_object_get_data (G_OBJECT (change->message), "mist-request");
+  /* Released here, on the main thread: the task, and with it change, may be freed on
+   * the worker thread, and libsoup's objects must not be finalized there. */
+  g_autoptr (SoupServerMessage) message = g_steal_pointer (&change->message);
+  MistRequest *request = g_object_get_data (G_OBJECT (message), "mist-request");
 
-  soup_server_message_unpause (change->message);
+  soup_server_message_unpause (message);
   if (request == NULL || request->message == NULL)
     return;
   if (change->error != NULL)

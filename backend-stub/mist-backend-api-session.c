@@ -262,11 +262,11 @@ run_password_check (MistRequest *request, PasswordCheck *check, GAsyncReadyCallb
 
 /* Returns the request of a paused message, or NULL when the client went away. */
 static MistRequest *
-resume_request (PasswordCheck *check)
+resume_request (SoupServerMessage *message)
 {
-  MistRequest *request = g_object_get_data (G_OBJECT (check->message), "mist-request");
+  MistRequest *request = g_object_get_data (G_OBJECT (message), "mist-request");
 
-  soup_server_message_unpause (check->message);
+  soup_server_message_unpause (message);
   if (request == NULL || request->message == NULL)
     return NULL;
   return request;
@@ -314,7 +314,10 @@ static void
 login_checked (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   PasswordCheck *check = g_task_get_task_data (G_TASK (result));
-  MistRequest *request = resume_request (check);
+  /* Released here, on the main thread: the task, and with it check, may be freed on
+   * the worker thread, and libsoup's objects must not be finalized there. */
+  g_autoptr (SoupServerMessage) message = g_steal_pointer (&check->message);
+  MistRequest *request = resume_request (message);
   g_autoptr (MistBackendUser) user = NULL;
   g_autoptr (JsonBuilder) builder = NULL;
   g_autoptr (GError) error = NULL;
@@ -433,7 +436,10 @@ static void
 password_changed (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   PasswordCheck *check = g_task_get_task_data (G_TASK (result));
-  MistRequest *request = resume_request (check);
+  /* Released here, on the main thread: the task, and with it check, may be freed on
+   * the worker thread, and libsoup's objects must not be finalized there. */
+  g_autoptr (SoupServerMessage) message = g_steal_pointer (&check->message);
+  MistRequest *request = resume_request (message);
   g_autoptr (GError) error = NULL;
 
   if (request == NULL)
