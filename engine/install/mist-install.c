@@ -1140,8 +1140,8 @@ set_obstruction_error (GError **error,
 }
 
 /* Fails with MIST_ERROR_INVALID_PATH on the first thing in the way of a file to place
- * that the commit cannot replace without losing data, before the journal mark, so that
- * the previous version stays whole and the commit never stops half-way on it. */
+ * that the commit cannot replace without losing data. It runs before the journal mark,
+ * so the previous version stays whole and the commit never stops half-way on it. */
 static gboolean
 check_obstructions (ApplyContext *context, const MistJournalEntry *entry, GError **error)
 {

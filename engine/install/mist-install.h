@@ -81,7 +81,9 @@ typedef struct
  * with the same request, which resumes from the files already staged. A call for another
  * target version discards the staging of the previous one. Not enough disk space gives
  * MIST_ERROR_NO_SPACE with the bytes needed and free, and keeps the installed version
- * and what was staged. */
+ * and what was staged. Something in the way of a file to place that cannot be replaced
+ * without losing data (mist-obstruction.h) gives MIST_ERROR_INVALID_PATH naming it,
+ * before the commit, and keeps the installed version and what was staged too. */
 gboolean mist_install_apply (MistStateDb *db,
                              const MistInstallRequest *request,
                              GPtrArray **missing_objects,

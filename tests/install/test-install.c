@@ -911,7 +911,7 @@ assert_journal_state (Fixture *fixture, MistJournalState state)
   g_assert_cmpint (entry->state, ==, state);
 }
 
-/* An empty folder in place of a game file holds no data, so the repair replaces it. */
+/* An empty folder in place of a game file contains no data, so the repair replaces it. */
 static void
 test_install_obstruction_empty_folder (Fixture *fixture, gconstpointer data)
 {
@@ -1087,7 +1087,7 @@ test_install_obstruction_link_for_file (Fixture *fixture, gconstpointer data)
 }
 
 /* An update blocked by a folder with files fails before its commit, so the previous
- * version stays whole; a folder with files where a dropped file was stays. */
+ * version stays whole. A folder with files where a dropped file was stays. */
 static void
 test_install_obstruction_update (Fixture *fixture, gconstpointer data)
 {
