@@ -1099,7 +1099,8 @@ test_install_obstruction_update (Fixture *fixture, gconstpointer data)
   g_autoptr (MistInstalledGame) installed = NULL;
   g_autoptr (GError) error = NULL;
   g_autofree char *blocked = g_build_filename (fixture->install, "new", NULL);
-  g_autofree char *blocking_file = g_build_filename (blocked, "big.bin", "mine.txt", NULL);
+  g_autofree char *blocking_folder = g_build_filename (blocked, "big.bin", NULL);
+  g_autofree char *blocking_file = g_build_filename (blocking_folder, "mine.txt", NULL);
   g_autofree char *dropped = g_build_filename (fixture->install, "data", "old.pak", NULL);
   g_autofree char *kept_file = g_build_filename (dropped, "kept.txt", NULL);
   g_autofree char *game = g_build_filename (fixture->install, "bin", "game", NULL);
@@ -1109,8 +1110,7 @@ test_install_obstruction_update (Fixture *fixture, gconstpointer data)
   g_assert_cmpint (g_unlink (dropped), ==, 0);
   g_assert_cmpint (g_mkdir (dropped, 0755), ==, 0);
   g_assert_true (g_file_set_contents (kept_file, "kept", -1, NULL));
-  g_assert_cmpint (g_mkdir_with_parents (blocked, 0755), ==, 0);
-  g_assert_cmpint (g_mkdir (g_path_get_dirname (blocking_file), 0755), ==, 0);
+  g_assert_cmpint (g_mkdir_with_parents (blocking_folder, 0755), ==, 0);
   g_assert_true (g_file_set_contents (blocking_file, "mine", -1, NULL));
 
   plan = mist_plan_new_full (1, first, 2, second);
@@ -1146,8 +1146,9 @@ test_install_obstruction_roll_forward (Fixture *fixture, gconstpointer data)
   g_autoptr (GError) error = NULL;
   g_autofree char *levels = g_build_filename (fixture->install, "data", "levels.dat", NULL);
   g_autofree char *user_file = g_build_filename (levels, "notes.txt", NULL);
-  g_autofree char *moved
-    = g_build_filename (fixture->install, "data", "levels.dat.mist-moved-1", "notes.txt", NULL);
+  g_autofree char *moved_folder
+    = g_build_filename (fixture->install, "data", "levels.dat.mist-moved-1", NULL);
+  g_autofree char *moved = g_build_filename (moved_folder, "notes.txt", NULL);
   g_autofree char *content = NULL;
 
   install_full (fixture, target, 1);
@@ -1171,7 +1172,7 @@ test_install_obstruction_roll_forward (Fixture *fixture, gconstpointer data)
   g_assert_true (g_file_get_contents (moved, &content, NULL, NULL));
   g_assert_cmpstr (content, ==, "the user's notes");
   g_assert_cmpint (g_unlink (moved), ==, 0);
-  g_assert_cmpint (g_rmdir (g_path_get_dirname (moved)), ==, 0);
+  g_assert_cmpint (g_rmdir (moved_folder), ==, 0);
   g_assert_true (test_tree_matches (fixture->install, target));
 }
 
