@@ -32,12 +32,49 @@ check_installed (Cli *cli, const char *game_id, GError **error)
   return TRUE;
 }
 
+static void
+add_obstruction_json (JsonBuilder *builder, const MistObstruction *obstruction)
+{
+  static const char *const kinds[] = {
+    [MIST_OBSTRUCTION_FOLDER_FOR_FILE] = "folder-for-file",
+    [MIST_OBSTRUCTION_FILE_FOR_FOLDER] = "file-for-folder",
+    [MIST_OBSTRUCTION_LINK_FOR_FILE] = "link-for-file",
+    [MIST_OBSTRUCTION_LINK_FOR_FOLDER] = "link-for-folder",
+  };
+
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "path");
+  json_builder_add_string_value (builder, obstruction->path);
+  json_builder_set_member_name (builder, "kind");
+  json_builder_add_string_value (builder, kinds[obstruction->kind]);
+  json_builder_set_member_name (builder, "replaceable");
+  json_builder_add_boolean_value (builder, obstruction->replaceable);
+  json_builder_end_object (builder);
+}
+
+/* Prints what blocks the damaged files, and what the user has to clear before a repair. */
+static void
+print_obstructions (const char *game_id, GPtrArray *obstructions)
+{
+  for (guint i = 0; obstructions != NULL && i < obstructions->len; i++)
+    {
+      const MistObstruction *obstruction = g_ptr_array_index (obstructions, i);
+      g_autofree char *description = mist_obstruction_describe (obstruction);
+
+      if (obstruction->replaceable)
+        g_print ("%s: %s; the repair replaces it\n", game_id, description);
+      else
+        g_print ("%s: %s; move or delete it before the repair\n", game_id, description);
+    }
+}
+
 int
 cli_command_verify (Cli *cli, int argc, char **argv)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (GAsyncResult) result = NULL;
   g_autoptr (GPtrArray) bad_paths = NULL;
+  g_autoptr (GPtrArray) obstructions = NULL;
   gboolean json = FALSE;
   int status = 0;
   GOptionEntry entries[] = {
@@ -54,7 +91,7 @@ cli_command_verify (Cli *cli, int argc, char **argv)
 
   mist_install_verify_async (cli->db, argv[1], NULL, NULL, cli->cancellable, cli_on_done,
                              &result);
-  bad_paths = mist_install_verify_finish (cli_wait (&result), &error);
+  bad_paths = mist_install_verify_finish (cli_wait (&result), &obstructions, &error);
   if (bad_paths == NULL)
     return cli_fail (cli, error);
 
@@ -71,6 +108,11 @@ cli_command_verify (Cli *cli, int argc, char **argv)
       for (guint i = 0; i < bad_paths->len; i++)
         json_builder_add_string_value (builder, g_ptr_array_index (bad_paths, i));
       json_builder_end_array (builder);
+      json_builder_set_member_name (builder, "obstructions");
+      json_builder_begin_array (builder);
+      for (guint i = 0; obstructions != NULL && i < obstructions->len; i++)
+        add_obstruction_json (builder, g_ptr_array_index (obstructions, i));
+      json_builder_end_array (builder);
       json_builder_end_object (builder);
       root = json_builder_get_root (builder);
       cli_print_json (root);
@@ -82,6 +124,7 @@ cli_command_verify (Cli *cli, int argc, char **argv)
       g_print ("%s: %u files are missing or changed:\n", argv[1], bad_paths->len);
       for (guint i = 0; i < bad_paths->len; i++)
         g_print ("  %s\n", (const char *) g_ptr_array_index (bad_paths, i));
+      print_obstructions (argv[1], obstructions);
       g_print ("Run `mist-cli repair %s` to download them again.\n", argv[1]);
     }
   return bad_paths->len == 0 ? CLI_EXIT_OK : CLI_EXIT_DAMAGED;

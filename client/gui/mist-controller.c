@@ -1211,7 +1211,7 @@ on_verified (GObject *source, GAsyncResult *result, gpointer user_data)
   g_autoptr (GTask) task = user_data;
   MistGameItem *game = g_task_get_task_data (task);
   g_autoptr (GError) error = NULL;
-  g_autoptr (GPtrArray) bad = mist_install_verify_finish (result, &error);
+  g_autoptr (GPtrArray) bad = mist_install_verify_finish (result, NULL, &error);
 
   if (bad == NULL)
     g_task_return_error (task, g_steal_pointer (&error));

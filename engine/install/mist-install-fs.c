@@ -31,6 +31,36 @@ install_fs_set_error (GError **error, int saved_errno, const char *action, const
                  path, g_strerror (saved_errno));
 }
 
+/* Sets the error of opening component i of path as a folder. O_NOFOLLOW with O_DIRECTORY
+ * reports a symbolic link as ELOOP or ENOTDIR, and a file as ENOTDIR. */
+static void
+set_folder_error (
+  GError **error, int saved_errno, int dir_fd, char **components, guint i, const char *path)
+{
+  g_autofree char *folder = NULL;
+  char *saved_component;
+  struct stat info;
+
+  if (saved_errno != ENOTDIR && saved_errno != ELOOP)
+    {
+      install_fs_set_error (error, saved_errno, "open the folder of", path);
+      return;
+    }
+  if (fstatat (dir_fd, components[i], &info, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK (info.st_mode))
+    {
+      install_fs_set_error (error, ELOOP, "open the folder of", path);
+      return;
+    }
+  saved_component = components[i + 1];
+  components[i + 1] = NULL;
+  folder = g_strjoinv ("/", components);
+  components[i + 1] = saved_component;
+  g_set_error (error, MIST_ERROR, MIST_ERROR_INVALID_PATH,
+               "Cannot open the folder of %s: %s is a file where the game has a folder; move or "
+               "delete it",
+               path, folder);
+}
+
 int
 install_fs_open_parent (int root_fd, const char *path, gboolean create, const char **basename, GError **error)
 {
@@ -68,12 +98,8 @@ install_fs_open_parent (int root_fd, const char *path, gboolean create, const ch
         }
       if (next < 0)
         {
-          int saved_errno = errno;
-
+          set_folder_error (error, errno, dir_fd, components, i, path);
           close (dir_fd);
-          /* O_NOFOLLOW with O_DIRECTORY reports a symbolic link as ELOOP or ENOTDIR. */
-          install_fs_set_error (error, saved_errno == ENOTDIR ? ELOOP : saved_errno, "open the folder of",
-                                path);
           return -1;
         }
       close (dir_fd);

@@ -133,10 +133,33 @@ file_matches (int root_fd, const MistManifestFile *file, gboolean *matches, GCan
   return TRUE;
 }
 
-/* Hashes every file of manifest below folder and returns the paths that differ. */
+/* Adds what blocks path to obstructions, once per obstruction. */
+static void
+add_obstruction (int root_fd, const char *path, GPtrArray *obstructions)
+{
+  MistObstruction *obstruction = install_find_obstruction (root_fd, path);
+
+  if (obstruction == NULL)
+    return;
+  for (guint i = 0; i < obstructions->len; i++)
+    {
+      const MistObstruction *other = g_ptr_array_index (obstructions, i);
+
+      if (g_str_equal (other->path, obstruction->path))
+        {
+          mist_obstruction_free (obstruction);
+          return;
+        }
+    }
+  g_ptr_array_add (obstructions, obstruction);
+}
+
+/* Hashes every file of manifest below folder and returns the paths that differ, and what
+ * blocks them into obstructions unless it is NULL. */
 static GPtrArray *
 verify_folder (const char *folder,
                MistManifest *manifest,
+               GPtrArray *obstructions,
                MistInstallProgressFunc progress,
                gpointer user_data,
                GCancellable *cancellable,
@@ -167,6 +190,8 @@ verify_folder (const char *folder,
         }
       if (!matches)
         g_ptr_array_add (bad, g_strdup (file->path));
+      if (!matches && obstructions != NULL)
+        add_obstruction (root_fd, file->path, obstructions);
       state.bytes_done += file->size;
     }
   close (root_fd);
@@ -179,6 +204,7 @@ verify_folder (const char *folder,
 GPtrArray *
 mist_install_verify (MistStateDb *db,
                      const char *game_id,
+                     GPtrArray **obstructions,
                      MistInstallProgressFunc progress,
                      gpointer user_data,
                      GCancellable *cancellable,
@@ -186,11 +212,22 @@ mist_install_verify (MistStateDb *db,
 {
   g_autoptr (MistInstalledGame) game = NULL;
   g_autoptr (MistManifest) manifest = load_installed (db, game_id, &game, error);
+  g_autoptr (GPtrArray) found
+    = g_ptr_array_new_with_free_func ((GDestroyNotify)mist_obstruction_free);
   GPtrArray *bad;
 
   if (manifest == NULL)
     return NULL;
-  bad = verify_folder (game->install_path, manifest, progress, user_data, cancellable, error);
+  bad
+    = verify_folder (game->install_path, manifest, found, progress, user_data, cancellable, error);
+  for (guint i = 0; bad != NULL && i < found->len; i++)
+    {
+      g_autofree char *description = mist_obstruction_describe (g_ptr_array_index (found, i));
+
+      g_message ("Verify of %s: %s", game_id, description);
+    }
+  if (bad != NULL && obstructions != NULL)
+    *obstructions = g_steal_pointer (&found);
   if (bad == NULL)
     g_prefix_error (error, "Cannot verify %s: ", game_id);
   else if (bad->len > 0)
@@ -336,7 +373,8 @@ mist_install_import (MistStateDb *db,
                      GCancellable *cancellable,
                      GError **error)
 {
-  g_autoptr (GPtrArray) bad = verify_folder (folder, manifest, progress, user_data, cancellable, error);
+  g_autoptr (GPtrArray) bad
+    = verify_folder (folder, manifest, NULL, progress, user_data, cancellable, error);
 
   if (bad == NULL)
     {
@@ -380,6 +418,7 @@ typedef struct
   gboolean report_queued;     /* guarded by lock */
   gint64 last_report;
   GPtrArray *missing;
+  GPtrArray *obstructions; /* MistObstruction, from a verify */
 } AsyncData;
 
 static void
@@ -395,6 +434,7 @@ async_data_free (AsyncData *data)
   g_clear_pointer (&data->plan, mist_plan_unref);
   g_clear_pointer (&data->context, g_main_context_unref);
   g_clear_pointer (&data->missing, g_ptr_array_unref);
+  g_clear_pointer (&data->obstructions, g_ptr_array_unref);
   g_mutex_clear (&data->lock);
   g_free (data);
 }
@@ -510,7 +550,8 @@ verify_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *c
 {
   AsyncData *data = task_data;
   GError *error = NULL;
-  GPtrArray *bad = mist_install_verify (data->db, data->game_id, forward_progress, task, cancellable, &error);
+  GPtrArray *bad = mist_install_verify (data->db, data->game_id, &data->obstructions,
+                                        forward_progress, task, cancellable, &error);
 
   if (bad == NULL)
     g_task_return_error (task, error);
@@ -535,8 +576,12 @@ mist_install_verify_async (MistStateDb *db,
 }
 
 GPtrArray *
-mist_install_verify_finish (GAsyncResult *result, GError **error)
+mist_install_verify_finish (GAsyncResult *result, GPtrArray **obstructions, GError **error)
 {
+  AsyncData *data = g_task_get_task_data (G_TASK (result));
+
   g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == mist_install_verify_async, NULL);
+  if (obstructions != NULL && data->obstructions != NULL)
+    *obstructions = g_steal_pointer (&data->obstructions);
   return g_task_propagate_pointer (G_TASK (result), error);
 }

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "mist-install.h"
+#include "mist-obstruction.h"
 
 G_BEGIN_DECLS
 
@@ -30,5 +31,14 @@ void install_explain_no_space (GError **error, const char *path, guint64 needed)
 
 /* Replays the commit of entry (state COMMITTING) from wherever it stopped. */
 gboolean install_roll_forward (MistStateDb *db, const MistJournalEntry *entry, GError **error);
+
+/* Returns what blocks path (a game file) below root_fd, or NULL when nothing does. */
+MistObstruction *install_find_obstruction (int root_fd, const char *path);
+
+/* Clears the way for a game file: removes a replaceable obstruction, and moves any other
+ * aside to "PATH.mist-moved-N" with a message, so that a commit past its journal mark can
+ * complete without deleting data. */
+gboolean
+install_clear_obstruction (int root_fd, const MistObstruction *obstruction, GError **error);
 
 G_END_DECLS

@@ -783,6 +783,48 @@ index_last_uses (GPtrArray *target_files, GHashTable *old_by_path, gboolean repa
   return last_use;
 }
 
+/* Renames the staged file to file->path. Something in the way is cleared and the rename
+ * tried once more: the check before the journal mark let through only what the commit
+ * can replace, but a crash leaves time to put other things in the way. */
+static gboolean
+move_into_place (InstallFsParent *parent,
+                 int root_fd,
+                 int staging_fd,
+                 const char *staged,
+                 const MistManifestFile *file,
+                 GError **error)
+{
+  g_autoptr (MistObstruction) obstruction = NULL;
+  g_autoptr (GError) local_error = NULL;
+  const char *name;
+  int parent_fd = install_fs_parent_open (parent, root_fd, file->path, TRUE, &name, &local_error);
+
+  if (parent_fd >= 0 && renameat (staging_fd, staged, parent_fd, name) == 0)
+    return TRUE;
+  if (parent_fd >= 0)
+    install_fs_set_error (&local_error, errno, "move into place", file->path);
+
+  obstruction = install_find_obstruction (root_fd, file->path);
+  if (obstruction == NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return FALSE;
+    }
+  g_debug ("Clearing the way for %s: %s", file->path, local_error->message);
+  install_fs_parent_clear (parent);
+  if (!install_clear_obstruction (root_fd, obstruction, error))
+    return FALSE;
+  parent_fd = install_fs_parent_open (parent, root_fd, file->path, TRUE, &name, error);
+  if (parent_fd < 0)
+    return FALSE;
+  if (renameat (staging_fd, staged, parent_fd, name) != 0)
+    {
+      install_fs_set_error (error, errno, "move into place", file->path);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 static gboolean
 place_file (InstallFsParent *parent,
             int root_fd,
@@ -791,14 +833,9 @@ place_file (InstallFsParent *parent,
             gboolean copy,
             GError **error)
 {
-  const char *name;
-  int parent_fd = install_fs_parent_open (parent, root_fd, file->path, TRUE, &name, error);
   const char *staged = file->sha256;
   g_autofree char *copy_name = NULL;
   gboolean ok = TRUE;
-
-  if (parent_fd < 0)
-    return FALSE;
 
   if (copy)
     {
@@ -824,12 +861,7 @@ place_file (InstallFsParent *parent,
       ok = FALSE;
     }
 
-  if (ok && renameat (staging_fd, staged, parent_fd, name) != 0)
-    {
-      install_fs_set_error (error, errno, "move into place", file->path);
-      ok = FALSE;
-    }
-  return ok;
+  return ok && move_into_place (parent, root_fd, staging_fd, staged, file, error);
 }
 
 /* Sets the mode of a file that is already in place, for a file whose executable bit
@@ -868,6 +900,24 @@ fix_mode (InstallFsParent *parent, int root_fd, const MistManifestFile *file, GE
   return TRUE;
 }
 
+/* Deletes a file the new version drops. A folder the user put in its place stays unless
+ * it is empty, because the new version needs nothing at that path. */
+static gboolean
+delete_dropped_file (int parent_fd, const char *name, const char *path, GError **error)
+{
+  if (unlinkat (parent_fd, name, 0) == 0 || errno == ENOENT)
+    return TRUE;
+  if (errno != EISDIR)
+    {
+      install_fs_set_error (error, errno, "delete", path);
+      return FALSE;
+    }
+  if (unlinkat (parent_fd, name, AT_REMOVEDIR) != 0 && errno != ENOENT)
+    g_message ("Keeping the folder %s, where the previous version had a file: %s", path,
+               g_strerror (errno));
+  return TRUE;
+}
+
 static gboolean
 delete_dropped_files (int root_fd, GPtrArray *old_files, MistManifest *target, GError **error)
 {
@@ -882,9 +932,8 @@ delete_dropped_files (int root_fd, GPtrArray *old_files, MistManifest *target, G
       parent_fd = install_fs_open_parent (root_fd, old->path, FALSE, &name, NULL);
       if (parent_fd < 0)
         continue; /* its folder is gone already */
-      if (unlinkat (parent_fd, name, 0) != 0 && errno != ENOENT)
+      if (!delete_dropped_file (parent_fd, name, old->path, error))
         {
-          install_fs_set_error (error, errno, "delete", old->path);
           close (parent_fd);
           return FALSE;
         }
@@ -1071,6 +1120,65 @@ prepare_journal (MistStateDb *db,
       return NULL;
     }
   return entry;
+}
+
+static void
+set_obstruction_error (GError **error,
+                       const MistJournalEntry *entry,
+                       const MistObstruction *obstruction)
+{
+  g_autofree char *description = mist_obstruction_describe (obstruction);
+  const char *reason = "";
+
+  if (obstruction->kind == MIST_OBSTRUCTION_FOLDER_FOR_FILE)
+    reason = ", and it is not empty";
+  else if (obstruction->kind == MIST_OBSTRUCTION_LINK_FOR_FOLDER)
+    reason = ", and Mist does not write through symbolic links";
+  g_set_error (error, MIST_ERROR, MIST_ERROR_INVALID_PATH,
+               "In %s, %s%s: move or delete it, then run the %s again", entry->install_path,
+               description, reason, mist_job_kind_to_string (entry->kind));
+}
+
+/* Fails with MIST_ERROR_INVALID_PATH on the first thing in the way of a file to place
+ * that the commit cannot replace without losing data. It runs before the journal mark,
+ * so the previous version stays whole and the commit never stops half-way on it. */
+static gboolean
+check_obstructions (ApplyContext *context, const MistJournalEntry *entry, GError **error)
+{
+  g_autoptr (GPtrArray) old_files = NULL;
+  g_autoptr (GHashTable) old_by_path = g_hash_table_new (g_str_hash, g_str_equal);
+  GPtrArray *target_files = mist_manifest_get_files (context->request->target);
+  gboolean repair = entry->kind == MIST_JOB_KIND_REPAIR;
+
+  old_files = mist_state_db_list_installed_files (context->db, entry->game_id, error);
+  if (old_files == NULL)
+    return FALSE;
+  for (guint i = 0; i < old_files->len; i++)
+    {
+      MistInstalledFile *old = g_ptr_array_index (old_files, i);
+
+      g_hash_table_insert (old_by_path, old->path, old);
+    }
+
+  for (guint i = 0; i < target_files->len; i++)
+    {
+      const MistManifestFile *file = g_ptr_array_index (target_files, i);
+      g_autoptr (MistObstruction) obstruction = NULL;
+
+      if (!staged_exists (context->staging_fd, file->sha256)
+          || !needs_placing (file, old_by_path, repair))
+        continue;
+      obstruction = install_find_obstruction (context->root_fd, file->path);
+      if (obstruction == NULL || obstruction->replaceable)
+        continue;
+      /* A file of the previous version that the new one drops is deleted first. */
+      if (g_hash_table_contains (old_by_path, obstruction->path)
+          && mist_manifest_lookup (context->request->target, obstruction->path) == NULL)
+        continue;
+      set_obstruction_error (error, entry, obstruction);
+      return FALSE;
+    }
+  return TRUE;
 }
 
 static gboolean
@@ -1322,6 +1430,8 @@ mist_install_apply (MistStateDb *db,
         *missing_objects = g_steal_pointer (&missing);
       goto out;
     }
+  if (!check_obstructions (&context, entry, error))
+    goto out;
 
   mist_fault_point ("before-commit");
   context.state.phase = MIST_INSTALL_PHASE_COMMITTING;

@@ -21,6 +21,7 @@
 #pragma once
 
 #include "mist-object-cache.h"
+#include "mist-obstruction.h"
 #include "mist-plan.h"
 #include "mist-state-db.h"
 
@@ -80,7 +81,9 @@ typedef struct
  * with the same request, which resumes from the files already staged. A call for another
  * target version discards the staging of the previous one. Not enough disk space gives
  * MIST_ERROR_NO_SPACE with the bytes needed and free, and keeps the installed version
- * and what was staged. */
+ * and what was staged. Something in the way of a file to place that cannot be replaced
+ * without losing data (mist-obstruction.h) gives MIST_ERROR_INVALID_PATH naming it,
+ * before the commit, and keeps the installed version and what was staged too. */
 gboolean mist_install_apply (MistStateDb *db,
                              const MistInstallRequest *request,
                              GPtrArray **missing_objects,
@@ -135,9 +138,13 @@ gboolean mist_install_recover_game (MistStateDb *db, const char *game_id, GError
 
 /* Hashes every installed file against the installed manifest and returns the paths
  * (char *, sorted) that are missing or differ in content or executable bit: an empty
- * array when all match. */
+ * array when all match. When obstructions is not NULL, it is set to what blocks those
+ * paths (MistObstruction elements, each once): a folder where the game has a file, for
+ * example. A repair replaces the replaceable ones; the others need the user to move or
+ * delete them first. */
 GPtrArray *mist_install_verify (MistStateDb *db,
                                 const char *game_id,
+                                GPtrArray **obstructions,
                                 MistInstallProgressFunc progress,
                                 gpointer user_data,
                                 GCancellable *cancellable,
@@ -149,7 +156,8 @@ void mist_install_verify_async (MistStateDb *db,
                                 GCancellable *cancellable,
                                 GAsyncReadyCallback callback,
                                 gpointer callback_data);
-GPtrArray *mist_install_verify_finish (GAsyncResult *result, GError **error);
+GPtrArray *
+mist_install_verify_finish (GAsyncResult *result, GPtrArray **obstructions, GError **error);
 
 /* Plans the repair of an installed game: the files in bad_paths (from verify) are fetched
  * as full objects and rebuilt by mist_install_apply() with this plan. Sets *manifest to

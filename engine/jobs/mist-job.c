@@ -425,7 +425,7 @@ read_installed_in_thread (GTask *task, gpointer source, gpointer data, GCancella
                        "The game is not installed, so there is nothing to repair");
           goto failed;
         }
-      bad_paths = mist_install_verify (self->context.db, self->record->game_id, NULL, NULL,
+      bad_paths = mist_install_verify (self->context.db, self->record->game_id, NULL, NULL, NULL,
                                        cancellable, &error);
       if (bad_paths == NULL)
         goto failed;

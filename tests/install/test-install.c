@@ -765,6 +765,7 @@ test_install_symlink_outside (Fixture *fixture, gconstpointer data)
   g_autoptr (MistPlan) first_plan = mist_plan_new_full (0, NULL, 1, first);
   g_autoptr (MistPlan) second_plan = mist_plan_new_full (1, first, 2, second);
   g_autoptr (MistInstalledGame) installed = NULL;
+  g_autoptr (MistJournalEntry) entry = NULL;
   g_autoptr (GError) error = NULL;
   g_autofree char *outside = g_build_filename (fixture->folder, "outside", NULL);
   g_autofree char *link = g_build_filename (fixture->install, "data", NULL);
@@ -780,6 +781,9 @@ test_install_symlink_outside (Fixture *fixture, gconstpointer data)
   g_assert_false (apply (fixture, second, second_plan, NULL, &error));
   g_assert_error (error, MIST_ERROR, MIST_ERROR_INVALID_PATH);
   g_assert_false (g_file_test (escaped, G_FILE_TEST_EXISTS));
+  entry = mist_state_db_journal_get (fixture->db, "tetris", NULL);
+  g_assert_nonnull (entry);
+  g_assert_cmpint (entry->state, ==, MIST_JOURNAL_STATE_STAGING);
   installed = mist_state_db_get_installed (fixture->db, "tetris", NULL);
   g_assert_nonnull (installed);
   g_assert_cmpint (installed->version_ordinal, ==, 1);
@@ -847,7 +851,7 @@ test_install_verify_repair (Fixture *fixture, gconstpointer data)
   g_assert_cmpint (g_unlink (deleted), ==, 0);
   g_assert_cmpint (g_chmod (binary, 0644), ==, 0);
 
-  bad = mist_install_verify (fixture->db, "tetris", NULL, NULL, NULL, &error);
+  bad = mist_install_verify (fixture->db, "tetris", NULL, NULL, NULL, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (bad->len, ==, 3);
   g_assert_cmpstr (bad->pdata[0], ==, "bin/game");
@@ -860,9 +864,315 @@ test_install_verify_repair (Fixture *fixture, gconstpointer data)
   g_assert_true (apply (fixture, manifest, repair, NULL, &error));
   g_assert_no_error (error);
 
-  clean = mist_install_verify (fixture->db, "tetris", NULL, NULL, NULL, &error);
+  clean = mist_install_verify (fixture->db, "tetris", NULL, NULL, NULL, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (clean->len, ==, 0);
+  g_assert_true (test_tree_matches (fixture->install, target));
+}
+
+/* Verifies the installed game, checks that it finds exactly one obstruction, and returns
+ * it. */
+static MistObstruction *
+verify_one_obstruction (Fixture *fixture, const char *bad_path)
+{
+  g_autoptr (GPtrArray) bad = NULL;
+  g_autoptr (GPtrArray) obstructions = NULL;
+  g_autoptr (GError) error = NULL;
+
+  bad = mist_install_verify (fixture->db, "tetris", &obstructions, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_ptr_array_find_with_equal_func (bad, bad_path, g_str_equal, NULL));
+  g_assert_nonnull (obstructions);
+  g_assert_cmpuint (obstructions->len, ==, 1);
+  return g_ptr_array_steal_index (obstructions, 0);
+}
+
+/* Verifies the installed game and applies the repair plan for what it found. */
+static gboolean
+repair (Fixture *fixture, GError **error)
+{
+  g_autoptr (GPtrArray) bad = NULL;
+  g_autoptr (MistManifest) manifest = NULL;
+  g_autoptr (MistPlan) plan = NULL;
+
+  bad = mist_install_verify (fixture->db, "tetris", NULL, NULL, NULL, NULL, error);
+  g_assert_nonnull (bad);
+  plan = mist_install_plan_repair (fixture->db, "tetris", bad, &manifest, error);
+  g_assert_nonnull (plan);
+  return apply (fixture, manifest, plan, NULL, error);
+}
+
+static void
+assert_journal_state (Fixture *fixture, MistJournalState state)
+{
+  g_autoptr (MistJournalEntry) entry = mist_state_db_journal_get (fixture->db, "tetris", NULL);
+
+  g_assert_nonnull (entry);
+  g_assert_cmpint (entry->state, ==, state);
+}
+
+/* An empty folder in place of a game file contains no data, so the repair replaces it. */
+static void
+test_install_obstruction_empty_folder (Fixture *fixture, gconstpointer data)
+{
+  g_autoptr (MistManifest) target
+    = test_make_version (fixture->objects, version_1, G_N_ELEMENTS (version_1));
+  g_autoptr (MistObstruction) obstruction = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *levels = g_build_filename (fixture->install, "data", "levels.dat", NULL);
+  g_autofree char *description = NULL;
+
+  install_full (fixture, target, 1);
+  g_assert_cmpint (g_unlink (levels), ==, 0);
+  g_assert_cmpint (g_mkdir (levels, 0755), ==, 0);
+
+  obstruction = verify_one_obstruction (fixture, "data/levels.dat");
+  g_assert_cmpstr (obstruction->path, ==, "data/levels.dat");
+  g_assert_cmpint (obstruction->kind, ==, MIST_OBSTRUCTION_FOLDER_FOR_FILE);
+  g_assert_true (obstruction->replaceable);
+  description = mist_obstruction_describe (obstruction);
+  g_assert_cmpstr (description, ==, "data/levels.dat is a folder where the game has a file");
+
+  g_assert_true (repair (fixture, &error));
+  g_assert_no_error (error);
+  g_assert_true (test_tree_matches (fixture->install, target));
+}
+
+/* A folder with files in place of a game file may hold the user's data: the repair fails
+ * before its commit, naming the folder and what to do, and places no other file. Once
+ * the folder is gone, the next repair completes. */
+static void
+test_install_obstruction_folder_with_files (Fixture *fixture, gconstpointer data)
+{
+  g_autoptr (MistManifest) target
+    = test_make_version (fixture->objects, version_1, G_N_ELEMENTS (version_1));
+  g_autoptr (MistObstruction) obstruction = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *levels = g_build_filename (fixture->install, "data", "levels.dat", NULL);
+  g_autofree char *user_file = g_build_filename (levels, "notes.txt", NULL);
+  g_autofree char *changed = g_build_filename (fixture->install, "tool", NULL);
+  g_autofree char *content = NULL;
+
+  install_full (fixture, target, 1);
+  g_assert_cmpint (g_unlink (levels), ==, 0);
+  g_assert_cmpint (g_mkdir (levels, 0755), ==, 0);
+  g_assert_true (g_file_set_contents (user_file, "the user's notes", -1, NULL));
+  g_assert_true (g_file_set_contents (changed, "changed", -1, NULL));
+
+  obstruction = verify_one_obstruction (fixture, "data/levels.dat");
+  g_assert_cmpint (obstruction->kind, ==, MIST_OBSTRUCTION_FOLDER_FOR_FILE);
+  g_assert_false (obstruction->replaceable);
+
+  g_assert_false (repair (fixture, &error));
+  g_assert_error (error, MIST_ERROR, MIST_ERROR_INVALID_PATH);
+  g_assert_nonnull (strstr (error->message, fixture->install));
+  g_assert_nonnull (
+    strstr (error->message, "data/levels.dat is a folder where the game has a file"));
+  g_assert_nonnull (strstr (error->message, "not empty"));
+  g_assert_nonnull (strstr (error->message, "move or delete it, then run the repair again"));
+  g_clear_error (&error);
+  assert_journal_state (fixture, MIST_JOURNAL_STATE_STAGING);
+  g_assert_true (g_file_get_contents (user_file, &content, NULL, NULL));
+  g_assert_cmpstr (content, ==, "the user's notes");
+  g_clear_pointer (&content, g_free);
+  g_assert_true (g_file_get_contents (changed, &content, NULL, NULL));
+  g_assert_cmpstr (content, ==, "changed");
+
+  g_assert_cmpint (g_unlink (user_file), ==, 0);
+  g_assert_cmpint (g_rmdir (levels), ==, 0);
+  g_assert_true (repair (fixture, &error));
+  g_assert_no_error (error);
+  g_assert_true (test_tree_matches (fixture->install, target));
+  g_assert_null (mist_state_db_journal_get (fixture->db, "tetris", NULL));
+}
+
+/* A file in place of a game folder is the user's: verify names the file, not only the
+ * game files below it, and the repair fails before its commit, keeping the file. */
+static void
+test_install_obstruction_file_for_folder (Fixture *fixture, gconstpointer data)
+{
+  g_autoptr (MistManifest) target
+    = test_make_version (fixture->objects, version_1, G_N_ELEMENTS (version_1));
+  g_autoptr (MistObstruction) obstruction = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *folder = g_build_filename (fixture->install, "data", NULL);
+  g_autofree char *content = NULL;
+
+  install_full (fixture, target, 1);
+  test_remove_folder (folder);
+  g_assert_true (g_file_set_contents (folder, "the user's file", -1, NULL));
+
+  obstruction = verify_one_obstruction (fixture, "data/old.pak");
+  g_assert_cmpstr (obstruction->path, ==, "data");
+  g_assert_cmpint (obstruction->kind, ==, MIST_OBSTRUCTION_FILE_FOR_FOLDER);
+  g_assert_false (obstruction->replaceable);
+
+  g_assert_false (repair (fixture, &error));
+  g_assert_error (error, MIST_ERROR, MIST_ERROR_INVALID_PATH);
+  g_assert_nonnull (strstr (error->message, "data is a file where the game has a folder"));
+  g_assert_nonnull (strstr (error->message, "move or delete it, then run the repair again"));
+  g_clear_error (&error);
+  assert_journal_state (fixture, MIST_JOURNAL_STATE_STAGING);
+  g_assert_true (g_file_get_contents (folder, &content, NULL, NULL));
+  g_assert_cmpstr (content, ==, "the user's file");
+
+  g_assert_cmpint (g_unlink (folder), ==, 0);
+  g_assert_true (repair (fixture, &error));
+  g_assert_no_error (error);
+  g_assert_true (test_tree_matches (fixture->install, target));
+}
+
+/* A symbolic link in place of a game folder is never written through: the repair fails
+ * before its commit and the folder it points to stays as it was. */
+static void
+test_install_obstruction_link_for_folder (Fixture *fixture, gconstpointer data)
+{
+  g_autoptr (MistManifest) target
+    = test_make_version (fixture->objects, version_1, G_N_ELEMENTS (version_1));
+  g_autoptr (MistObstruction) obstruction = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *folder = g_build_filename (fixture->install, "data", NULL);
+  g_autofree char *outside = g_build_filename (fixture->folder, "outside", NULL);
+  g_autofree char *outside_file = g_build_filename (outside, "levels.dat", NULL);
+  g_autofree char *content = NULL;
+
+  install_full (fixture, target, 1);
+  test_remove_folder (folder);
+  g_assert_cmpint (g_mkdir (outside, 0755), ==, 0);
+  g_assert_true (g_file_set_contents (outside_file, "outside the game", -1, NULL));
+  g_assert_cmpint (symlink (outside, folder), ==, 0);
+
+  obstruction = verify_one_obstruction (fixture, "data/levels.dat");
+  g_assert_cmpstr (obstruction->path, ==, "data");
+  g_assert_cmpint (obstruction->kind, ==, MIST_OBSTRUCTION_LINK_FOR_FOLDER);
+  g_assert_false (obstruction->replaceable);
+
+  g_assert_false (repair (fixture, &error));
+  g_assert_error (error, MIST_ERROR, MIST_ERROR_INVALID_PATH);
+  g_assert_nonnull (strstr (error->message, "data is a symbolic link where the game has a folder"));
+  g_clear_error (&error);
+  assert_journal_state (fixture, MIST_JOURNAL_STATE_STAGING);
+  g_assert_true (g_file_get_contents (outside_file, &content, NULL, NULL));
+  g_assert_cmpstr (content, ==, "outside the game");
+  g_assert_cmpuint (count_files (outside), ==, 1);
+}
+
+/* A symbolic link in place of a game file is replaced by the file: the file it points to
+ * is left as it was. */
+static void
+test_install_obstruction_link_for_file (Fixture *fixture, gconstpointer data)
+{
+  g_autoptr (MistManifest) target
+    = test_make_version (fixture->objects, version_1, G_N_ELEMENTS (version_1));
+  g_autoptr (MistObstruction) obstruction = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *levels = g_build_filename (fixture->install, "data", "levels.dat", NULL);
+  g_autofree char *outside = g_build_filename (fixture->folder, "outside.dat", NULL);
+  g_autofree char *content = NULL;
+
+  install_full (fixture, target, 1);
+  g_assert_true (g_file_set_contents (outside, "outside the game", -1, NULL));
+  g_assert_cmpint (g_unlink (levels), ==, 0);
+  g_assert_cmpint (symlink (outside, levels), ==, 0);
+
+  obstruction = verify_one_obstruction (fixture, "data/levels.dat");
+  g_assert_cmpint (obstruction->kind, ==, MIST_OBSTRUCTION_LINK_FOR_FILE);
+  g_assert_true (obstruction->replaceable);
+
+  g_assert_true (repair (fixture, &error));
+  g_assert_no_error (error);
+  g_assert_true (test_tree_matches (fixture->install, target));
+  g_assert_true (g_file_get_contents (outside, &content, NULL, NULL));
+  g_assert_cmpstr (content, ==, "outside the game");
+}
+
+/* An update blocked by a folder with files fails before its commit, so the previous
+ * version stays whole. A folder with files where a dropped file was stays. */
+static void
+test_install_obstruction_update (Fixture *fixture, gconstpointer data)
+{
+  g_autoptr (MistManifest) first
+    = test_make_version (fixture->objects, version_1, G_N_ELEMENTS (version_1));
+  g_autoptr (MistManifest) second
+    = test_make_version (fixture->objects, version_2, G_N_ELEMENTS (version_2));
+  g_autoptr (MistPlan) plan = NULL;
+  g_autoptr (MistInstalledGame) installed = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *blocked = g_build_filename (fixture->install, "new", NULL);
+  g_autofree char *blocking_folder = g_build_filename (blocked, "big.bin", NULL);
+  g_autofree char *blocking_file = g_build_filename (blocking_folder, "mine.txt", NULL);
+  g_autofree char *dropped = g_build_filename (fixture->install, "data", "old.pak", NULL);
+  g_autofree char *kept_file = g_build_filename (dropped, "kept.txt", NULL);
+  g_autofree char *game = g_build_filename (fixture->install, "bin", "game", NULL);
+  g_autofree char *content = NULL;
+
+  install_full (fixture, first, 1);
+  g_assert_cmpint (g_unlink (dropped), ==, 0);
+  g_assert_cmpint (g_mkdir (dropped, 0755), ==, 0);
+  g_assert_true (g_file_set_contents (kept_file, "kept", -1, NULL));
+  g_assert_cmpint (g_mkdir_with_parents (blocking_folder, 0755), ==, 0);
+  g_assert_true (g_file_set_contents (blocking_file, "mine", -1, NULL));
+
+  plan = mist_plan_new_full (1, first, 2, second);
+  g_assert_false (apply (fixture, second, plan, NULL, &error));
+  g_assert_error (error, MIST_ERROR, MIST_ERROR_INVALID_PATH);
+  g_assert_nonnull (strstr (error->message, "new/big.bin is a folder where the game has a file"));
+  g_assert_nonnull (strstr (error->message, "then run the update again"));
+  g_clear_error (&error);
+  installed = mist_state_db_get_installed (fixture->db, "tetris", NULL);
+  g_assert_cmpint (installed->version_ordinal, ==, 1);
+  assert_journal_state (fixture, MIST_JOURNAL_STATE_STAGING);
+  g_assert_true (g_file_get_contents (game, &content, NULL, NULL));
+  g_assert_cmpstr (content, ==, version_1[0].content);
+
+  test_remove_folder (blocked);
+  g_assert_true (apply (fixture, second, plan, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_file_test (kept_file, G_FILE_TEST_IS_REGULAR));
+  g_assert_cmpint (g_unlink (kept_file), ==, 0);
+  g_assert_cmpint (g_rmdir (dropped), ==, 0);
+  g_assert_true (test_tree_matches (fixture->install, second));
+}
+
+/* A commit past its journal mark completes even when a folder with files was put in the
+ * way since: recovery moves the folder aside, with its files, instead of failing on it
+ * at every start. */
+static void
+test_install_obstruction_roll_forward (Fixture *fixture, gconstpointer data)
+{
+  g_autoptr (MistManifest) target
+    = test_make_version (fixture->objects, version_1, G_N_ELEMENTS (version_1));
+  g_autoptr (MistJournalEntry) entry = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *levels = g_build_filename (fixture->install, "data", "levels.dat", NULL);
+  g_autofree char *user_file = g_build_filename (levels, "notes.txt", NULL);
+  g_autofree char *moved_folder
+    = g_build_filename (fixture->install, "data", "levels.dat.mist-moved-1", NULL);
+  g_autofree char *moved = g_build_filename (moved_folder, "notes.txt", NULL);
+  g_autofree char *content = NULL;
+
+  install_full (fixture, target, 1);
+  g_assert_cmpint (g_unlink (levels), ==, 0);
+  g_assert_cmpint (g_mkdir (levels, 0755), ==, 0);
+  g_assert_true (g_file_set_contents (user_file, "the user's notes", -1, NULL));
+  g_assert_false (repair (fixture, &error));
+  g_assert_error (error, MIST_ERROR, MIST_ERROR_INVALID_PATH);
+  g_clear_error (&error);
+
+  /* The state a crash right after the journal mark leaves, with the folder in the way. */
+  entry = mist_state_db_journal_get (fixture->db, "tetris", &error);
+  g_assert_no_error (error);
+  g_assert_true (mist_state_db_journal_set_state (fixture->db, entry->id,
+                                                  MIST_JOURNAL_STATE_COMMITTING, &error));
+  g_assert_no_error (error);
+
+  g_assert_true (mist_install_recover (fixture->db, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_null (mist_state_db_journal_get (fixture->db, "tetris", NULL));
+  g_assert_true (g_file_get_contents (moved, &content, NULL, NULL));
+  g_assert_cmpstr (content, ==, "the user's notes");
+  g_assert_cmpint (g_unlink (moved), ==, 0);
+  g_assert_cmpint (g_rmdir (moved_folder), ==, 0);
   g_assert_true (test_tree_matches (fixture->install, target));
 }
 
@@ -1108,6 +1418,13 @@ main (int argc, char **argv)
   ADD ("rejects-non-empty-folder", test_install_rejects_non_empty_folder);
   ADD ("bad-manifest-paths", test_install_bad_manifest_paths);
   ADD ("verify-repair", test_install_verify_repair);
+  ADD ("obstruction/empty-folder", test_install_obstruction_empty_folder);
+  ADD ("obstruction/folder-with-files", test_install_obstruction_folder_with_files);
+  ADD ("obstruction/file-for-folder", test_install_obstruction_file_for_folder);
+  ADD ("obstruction/link-for-folder", test_install_obstruction_link_for_folder);
+  ADD ("obstruction/link-for-file", test_install_obstruction_link_for_file);
+  ADD ("obstruction/update", test_install_obstruction_update);
+  ADD ("obstruction/roll-forward", test_install_obstruction_roll_forward);
   ADD ("uninstall-keeps-user-files", test_install_uninstall_keeps_user_files);
   ADD ("import", test_install_import);
   ADD ("no-space-message", test_install_no_space_message);

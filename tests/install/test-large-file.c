@@ -99,7 +99,7 @@ test_large_file_install_and_update (void)
   request.objects_dir = objects;
   g_assert_true (mist_install_apply (db, &request, NULL, NULL, NULL, NULL, &error));
   g_assert_no_error (error);
-  bad = mist_install_verify (db, "large", NULL, NULL, NULL, &error);
+  bad = mist_install_verify (db, "large", NULL, NULL, NULL, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (bad->len, ==, 0);
 

@@ -782,6 +782,67 @@ test_cli_killed_commit_completed (Fixture *fixture, gconstpointer data)
   net_assert_tree_equal (build_2, path);
 }
 
+/* A folder with files where the game has a file: verify names it, the repair fails
+ * naming it and what to do, and once it is gone the repair restores the game. */
+static void
+test_cli_repair_blocked_by_folder (Fixture *fixture, gconstpointer data)
+{
+  g_autofree char *build = NULL;
+  g_autofree char *path = NULL;
+  g_autofree char *blocked = NULL;
+  g_autofree char *user_file = NULL;
+  g_autoptr (CliResult) install = NULL;
+  g_autoptr (CliResult) verify = NULL;
+  g_autoptr (CliResult) verify_json = NULL;
+  g_autoptr (CliResult) repair = NULL;
+  g_autoptr (CliResult) repair_after = NULL;
+  g_autoptr (JsonNode) report = NULL;
+  JsonArray *obstructions;
+  JsonObject *obstruction;
+
+  if (!fixture->started)
+    return;
+  build = net_write_build (&fixture->net, "v1", 3, 100 * 1024, 41);
+  net_create_game (&fixture->net, "tetris");
+  net_push (&fixture->net, "tetris", "1.0", build);
+  login (fixture);
+  install = CLI (fixture, "install", "tetris");
+  g_assert_cmpint (install->status, ==, 0);
+
+  path = install_path (fixture, "tetris");
+  blocked = g_build_filename (path, "data", "part-01.bin", NULL);
+  user_file = g_build_filename (blocked, "notes.txt", NULL);
+  g_assert_cmpint (g_unlink (blocked), ==, 0);
+  g_assert_cmpint (g_mkdir (blocked, 0755), ==, 0);
+  g_assert_true (g_file_set_contents (user_file, "the user's notes", -1, NULL));
+
+  verify = CLI (fixture, "verify", "tetris");
+  g_assert_cmpint (verify->status, ==, 8);
+  g_assert_nonnull (strstr (verify->output, "data/part-01.bin is a folder where the game has a "
+                                            "file; move or delete it before the repair"));
+  verify_json = CLI (fixture, "verify", "tetris", "--json");
+  report = parse_json (verify_json->output);
+  obstructions = json_object_get_array_member (json_node_get_object (report), "obstructions");
+  g_assert_cmpuint (json_array_get_length (obstructions), ==, 1);
+  obstruction = json_array_get_object_element (obstructions, 0);
+  g_assert_cmpstr (json_object_get_string_member (obstruction, "path"), ==, "data/part-01.bin");
+  g_assert_cmpstr (json_object_get_string_member (obstruction, "kind"), ==, "folder-for-file");
+  g_assert_false (json_object_get_boolean_member (obstruction, "replaceable"));
+
+  repair = CLI (fixture, "repair", "tetris");
+  g_assert_cmpint (repair->status, ==, 1);
+  g_assert_nonnull (strstr (repair->errors, path));
+  g_assert_nonnull (strstr (repair->errors, "data/part-01.bin is a folder where the game has a "
+                                            "file, and it is not empty: move or delete it, then "
+                                            "run the repair again"));
+  g_assert_true (g_file_test (user_file, G_FILE_TEST_IS_REGULAR));
+
+  g_assert_cmpint (g_unlink (user_file), ==, 0);
+  repair_after = CLI (fixture, "repair", "tetris");
+  g_assert_cmpint (repair_after->status, ==, 0);
+  net_assert_tree_equal (build, path);
+}
+
 static void
 add_test (const char *path, void (*func) (Fixture *, gconstpointer))
 {
@@ -812,5 +873,6 @@ main (int argc, char **argv)
   add_test ("/net/cli/second-process-busy", test_cli_second_process_busy);
   add_test ("/net/cli/failed-job-replaced", test_cli_failed_job_replaced);
   add_test ("/net/cli/killed-commit-completed", test_cli_killed_commit_completed);
+  add_test ("/net/cli/repair-blocked-by-folder", test_cli_repair_blocked_by_folder);
   return g_test_run ();
 }
