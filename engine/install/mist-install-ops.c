@@ -5,6 +5,7 @@
 #include "mist-install.h"
 #include "mist-config.h"
 #include "mist-error.h"
+#include "mist-fault.h"
 #include "mist-hash.h"
 #include "mist-install-fs.h"
 #include "mist-install-private.h"
@@ -301,27 +302,24 @@ collect_other_files (int dir_fd, const char *prefix, MistManifest *manifest, GPt
 }
 
 gboolean
-mist_install_uninstall (MistStateDb *db,
-                        const char *game_id,
-                        GPtrArray **kept_paths,
-                        GCancellable *cancellable,
-                        GError **error)
+install_uninstall_roll_forward (MistStateDb *db,
+                                const MistJournalEntry *entry,
+                                GPtrArray **kept_paths,
+                                GError **error)
 {
-  g_autoptr (MistInstalledGame) game = NULL;
-  g_autoptr (MistManifest) manifest = load_installed (db, game_id, &game, error);
+  g_autoptr (MistManifest) manifest = NULL;
   g_autoptr (GPtrArray) files = NULL;
   g_autoptr (GPtrArray) kept = g_ptr_array_new_with_free_func (g_free);
   int root_fd;
 
+  manifest = mist_manifest_new_from_json (entry->target_manifest_json, -1, error);
   if (manifest == NULL)
     return FALSE;
-  files = mist_state_db_list_installed_files (db, game_id, error);
+  files = mist_state_db_list_installed_files (db, entry->game_id, error);
   if (files == NULL)
     return FALSE;
-  root_fd = install_open_root (game->install_path, FALSE, NULL);
+  root_fd = install_open_root (entry->install_path, FALSE, NULL);
 
-  /* NOTE: the files go before the database record, so a crash in between leaves the game
-   * recorded with files missing; uninstalling again finishes the job. */
   for (guint i = 0; root_fd >= 0 && i < files->len; i++)
     {
       const MistInstalledFile *file = g_ptr_array_index (files, i);
@@ -331,9 +329,10 @@ mist_install_uninstall (MistStateDb *db,
       if (parent_fd < 0)
         continue;
       if (unlinkat (parent_fd, name, 0) != 0 && errno != ENOENT)
-        g_message ("Cannot delete %s/%s: %s", game->install_path, file->path, g_strerror (errno));
+        g_message ("Cannot delete %s/%s: %s", entry->install_path, file->path, g_strerror (errno));
       close (parent_fd);
       install_fs_remove_empty_parents (root_fd, file->path);
+      mist_fault_point ("after-uninstall-delete");
     }
 
   if (root_fd >= 0)
@@ -341,8 +340,8 @@ mist_install_uninstall (MistStateDb *db,
       install_fs_remove_tree (root_fd, MIST_INSTALL_STAGING_DIR, NULL);
       collect_other_files (root_fd, "", manifest, kept);
       close (root_fd);
-      if (kept->len == 0 && rmdir (game->install_path) != 0 && errno != ENOENT)
-        g_debug ("Install folder %s stays: %s", game->install_path, g_strerror (errno));
+      if (kept->len == 0 && rmdir (entry->install_path) != 0 && errno != ENOENT)
+        g_debug ("Install folder %s stays: %s", entry->install_path, g_strerror (errno));
     }
   if (kept->len > 0)
     g_message (g_dngettext (GETTEXT_PACKAGE,
@@ -351,14 +350,63 @@ mist_install_uninstall (MistStateDb *db,
                             "Uninstalled %s but kept %u files it did not install (saves or mods) "
                             "in %s",
                             kept->len),
-               game_id, kept->len, game->install_path);
+               entry->game_id, kept->len, entry->install_path);
 
-  if (!mist_state_db_remove_installed (db, game_id, 0, error))
+  /* The record and the journal entry go in one database transaction, after the files. */
+  if (!mist_state_db_remove_installed (db, entry->game_id, entry->id, error))
     return FALSE;
   g_ptr_array_sort (kept, (GCompareFunc) g_strcmp0);
   if (kept_paths != NULL)
     *kept_paths = g_steal_pointer (&kept);
   return TRUE;
+}
+
+gboolean
+mist_install_uninstall (MistStateDb *db,
+                        const char *game_id,
+                        GPtrArray **kept_paths,
+                        GCancellable *cancellable,
+                        GError **error)
+{
+  g_autoptr (MistInstalledGame) game = NULL;
+  g_autoptr (MistManifest) manifest = NULL;
+  g_autoptr (MistJournalEntry) entry = NULL;
+  g_autoptr (GError) local_error = NULL;
+
+  /* An uninstall that a crash stopped is completed. Another unfinished transaction of the
+   * game is finished first: a commit past its mark is completed, which may change the
+   * installed version, and staged files are deleted. */
+  entry = mist_state_db_journal_get (db, game_id, &local_error);
+  if (entry == NULL && local_error != NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return FALSE;
+    }
+  if (entry != NULL && entry->kind == MIST_JOB_KIND_UNINSTALL
+      && entry->state == MIST_JOURNAL_STATE_COMMITTING)
+    return install_uninstall_roll_forward (db, entry, kept_paths, error);
+  g_clear_pointer (&entry, mist_journal_entry_free);
+  if (!mist_install_discard (db, game_id, error))
+    return FALSE;
+  manifest = load_installed (db, game_id, &game, error);
+  if (manifest == NULL)
+    return FALSE;
+
+  /* The journal entry, durable before the first file goes, lets the next start of the
+   * download queue finish an uninstall that a crash or a kill stopped half-way. */
+  entry = g_new0 (MistJournalEntry, 1);
+  entry->game_id = g_strdup (game_id);
+  entry->kind = MIST_JOB_KIND_UNINSTALL;
+  entry->from_ordinal = game->version_ordinal;
+  entry->target_ordinal = game->version_ordinal;
+  entry->target_name = g_strdup (game->version_name);
+  entry->install_path = g_strdup (game->install_path);
+  entry->target_manifest_json = g_strdup (game->manifest_json);
+  if (mist_state_db_journal_begin (db, entry, error) == 0
+      || !mist_state_db_journal_set_state (db, entry->id, MIST_JOURNAL_STATE_COMMITTING, error))
+    return FALSE;
+  entry->state = MIST_JOURNAL_STATE_COMMITTING;
+  return install_uninstall_roll_forward (db, entry, kept_paths, error);
 }
 
 gboolean

@@ -32,6 +32,14 @@ void install_explain_no_space (GError **error, const char *path, guint64 needed)
 /* Replays the commit of entry (state COMMITTING) from wherever it stopped. */
 gboolean install_roll_forward (MistStateDb *db, const MistJournalEntry *entry, GError **error);
 
+/* Deletes the files of the uninstall that entry records, then the game's record and the
+ * entry. Each step may be replayed after a crash. kept_paths (nullable) receives the
+ * paths of files in the folder that the game did not install, which stay. */
+gboolean install_uninstall_roll_forward (MistStateDb *db,
+                                         const MistJournalEntry *entry,
+                                         GPtrArray **kept_paths,
+                                         GError **error);
+
 /* Returns what blocks path (a game file) below root_fd, or NULL when nothing does. */
 MistObstruction *install_find_obstruction (int root_fd, const char *path);
 

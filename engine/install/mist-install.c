@@ -958,6 +958,9 @@ install_roll_forward (MistStateDb *db, const MistJournalEntry *entry, GError **e
   int staging_fd = -1;
   gboolean ok = FALSE;
 
+  if (entry->kind == MIST_JOB_KIND_UNINSTALL)
+    return install_uninstall_roll_forward (db, entry, NULL, error);
+
   target = mist_manifest_new_from_json (entry->target_manifest_json, -1, error);
   old_files = target != NULL ? mist_state_db_list_installed_files (db, entry->game_id, error) : NULL;
   if (old_files == NULL)
@@ -1488,6 +1491,18 @@ mist_install_discard (MistStateDb *db, const char *game_id, GError **error)
   return discard_transaction (db, entry, TRUE, error);
 }
 
+/* Replays the commit or uninstall of entry, which is past its journal mark. */
+static gboolean
+complete_interrupted (MistStateDb *db, const MistJournalEntry *entry, GError **error)
+{
+  if (entry->kind == MIST_JOB_KIND_UNINSTALL)
+    g_message ("Completing the interrupted uninstall of %s", entry->game_id);
+  else
+    g_message ("Completing the interrupted commit of %s version %s", entry->game_id,
+               entry->target_name);
+  return install_roll_forward (db, entry, error);
+}
+
 gboolean
 mist_install_recover_game (MistStateDb *db, const char *game_id, GError **error)
 {
@@ -1502,9 +1517,7 @@ mist_install_recover_game (MistStateDb *db, const char *game_id, GError **error)
     }
   if (entry == NULL || entry->state != MIST_JOURNAL_STATE_COMMITTING)
     return TRUE;
-  g_message ("Completing the interrupted commit of %s version %s", entry->game_id,
-             entry->target_name);
-  return install_roll_forward (db, entry, error);
+  return complete_interrupted (db, entry, error);
 }
 
 gboolean
@@ -1525,8 +1538,7 @@ mist_install_recover (MistStateDb *db, GCancellable *cancellable, GError **error
                    entry->game_id, entry->target_name);
           continue;
         }
-      g_message ("Completing the interrupted commit of %s version %s", entry->game_id, entry->target_name);
-      if (!install_roll_forward (db, entry, error))
+      if (!complete_interrupted (db, entry, error))
         return FALSE;
     }
   return TRUE;

@@ -185,9 +185,9 @@ build_environment (const MistLaunchConfig *launch_config, GHashTable *extra)
   return envp;
 }
 
-/* Fails while the game's folder contains files of two versions, during a commit that is
- * running in another process or one that a crash interrupted and the download queue has
- * not completed yet. */
+/* Fails while the game's folder contains files of two versions or a half-deleted game:
+ * during a commit or an uninstall that is running in another process, or one that a
+ * crash interrupted and the download queue has not completed yet. */
 static gboolean
 check_not_committing (MistStateDb *db, const char *game_id, GError **error)
 {
@@ -205,11 +205,17 @@ check_not_committing (MistStateDb *db, const char *game_id, GError **error)
   version = entry->target_name[0] != '\0'
               ? g_strdup (entry->target_name)
               : g_strdup_printf ("%" G_GINT64_FORMAT, entry->target_ordinal);
-  g_set_error (error, MIST_ERROR, MIST_ERROR_BUSY,
-               "The update of %s to version %s has not finished placing its files. Wait for "
-               "it to finish; if no launcher or mist-cli is running, run “mist-cli queue” to "
-               "complete it.",
-               game_id, version);
+  if (entry->kind == MIST_JOB_KIND_UNINSTALL)
+    g_set_error (error, MIST_ERROR, MIST_ERROR_BUSY,
+                 "%s is being uninstalled. If no launcher or mist-cli is running, run "
+                 "“mist-cli queue” to complete the uninstall.",
+                 game_id);
+  else
+    g_set_error (error, MIST_ERROR, MIST_ERROR_BUSY,
+                 "The update of %s to version %s has not finished placing its files. Wait for "
+                 "it to finish; if no launcher or mist-cli is running, run “mist-cli queue” to "
+                 "complete it.",
+                 game_id, version);
   return FALSE;
 }
 

@@ -22,12 +22,14 @@ G_BEGIN_DECLS
 
 typedef struct _MistStateDb MistStateDb;
 
-/* Job kinds and states of the download queue; the database stores their string names. */
+/* Job kinds and states of the download queue; the database stores their string names.
+ * MIST_JOB_KIND_UNINSTALL is never a queue job: it marks an uninstall in the journal. */
 typedef enum
 {
   MIST_JOB_KIND_INSTALL,
   MIST_JOB_KIND_UPDATE,
   MIST_JOB_KIND_REPAIR,
+  MIST_JOB_KIND_UNINSTALL,
 } MistJobKind;
 
 typedef enum
@@ -99,10 +101,10 @@ typedef struct
 void mist_installed_file_free (MistInstalledFile *file);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (MistInstalledFile, mist_installed_file_free)
 
-/* A journal entry for a running install, update or repair. STAGING means the
+/* A journal entry for a running install, update, repair or uninstall. STAGING means the
  * installed files are untouched and the entry may be resumed or discarded; COMMITTING
- * means the staged files are complete and verified and every step of the commit may be
- * replayed until it finishes. */
+ * means the staged files are complete and verified (for an uninstall: that deleting has
+ * begun) and every step of the commit may be replayed until it finishes. */
 typedef enum
 {
   MIST_JOURNAL_STATE_STAGING,

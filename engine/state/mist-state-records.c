@@ -11,7 +11,7 @@
 
 #define TRUE_RESULT GINT_TO_POINTER (TRUE)
 
-static const char *const job_kind_names[] = { "install", "update", "repair" };
+static const char *const job_kind_names[] = { "install", "update", "repair", "uninstall" };
 static const char *const job_state_names[] = { "queued", "running", "paused", "failed", "done", "cancelled" };
 static const char *const journal_state_names[] = { "staging", "committing" };
 

@@ -702,6 +702,26 @@ test_cli_failed_job_replaced (Fixture *fixture, gconstpointer data)
   g_assert_nonnull (strstr (verbose->errors, "mist-cli: mist-engine: "));
 }
 
+/* Runs `mist-cli COMMAND tetris` with MIST_FAULT_POINT set to fault_point and asserts
+ * that the process killed itself there. */
+static void
+run_cli_killed_at (Fixture *fixture, const char *fault_point, const char *command)
+{
+  g_autoptr (GSubprocessLauncher) launcher = NULL;
+  g_autoptr (GSubprocess) process = NULL;
+  g_autoptr (GError) error = NULL;
+
+  launcher
+    = new_launcher (fixture, G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_SILENCE);
+  g_subprocess_launcher_setenv (launcher, "MIST_FAULT_POINT", fault_point, TRUE);
+  process = g_subprocess_launcher_spawn (launcher, &error, fixture->cli, command, "tetris", NULL);
+  g_assert_no_error (error);
+  g_subprocess_wait (process, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_false (g_subprocess_get_if_exited (process));
+  g_assert_cmpint (g_subprocess_get_term_sig (process), ==, SIGKILL);
+}
+
 /* An update killed while it places its files leaves the folder holding two versions:
  * launching is refused until the next process that loads the queue completes the commit. */
 static void
@@ -710,9 +730,6 @@ test_cli_killed_commit_completed (Fixture *fixture, gconstpointer data)
   g_autofree char *build_1 = NULL;
   g_autofree char *build_2 = NULL;
   g_autofree char *path = NULL;
-  g_autoptr (GSubprocessLauncher) launcher = NULL;
-  g_autoptr (GSubprocess) process = NULL;
-  g_autoptr (GError) error = NULL;
   g_autoptr (CliResult) install = NULL;
   g_autoptr (CliResult) launch = NULL;
   g_autoptr (CliResult) queue = NULL;
@@ -739,15 +756,7 @@ test_cli_killed_commit_completed (Fixture *fixture, gconstpointer data)
   install = CLI (fixture, "install", "tetris", "--version", "1.0");
   g_assert_cmpint (install->status, ==, 0);
 
-  launcher
-    = new_launcher (fixture, G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_SILENCE);
-  g_subprocess_launcher_setenv (launcher, "MIST_FAULT_POINT", "after-rename-3", TRUE);
-  process = g_subprocess_launcher_spawn (launcher, &error, fixture->cli, "update", "tetris", NULL);
-  g_assert_no_error (error);
-  g_subprocess_wait (process, NULL, &error);
-  g_assert_no_error (error);
-  g_assert_false (g_subprocess_get_if_exited (process));
-  g_assert_cmpint (g_subprocess_get_term_sig (process), ==, SIGKILL);
+  run_cli_killed_at (fixture, "after-rename-3", "update");
 
   launch = CLI (fixture, "launch", "tetris");
   g_assert_cmpint (launch->status, !=, 0);
@@ -780,6 +789,62 @@ test_cli_killed_commit_completed (Fixture *fixture, gconstpointer data)
   listed_json = parse_json (listed->output);
   g_assert_cmpuint (json_array_get_length (json_node_get_array (listed_json)), ==, 0);
   net_assert_tree_equal (build_2, path);
+}
+
+/* An uninstall killed half-way leaves the game recorded with part of its files: launching
+ * is refused until the next process that loads the queue completes the uninstall, which
+ * keeps the files the game did not install. */
+static void
+test_cli_killed_uninstall_completed (Fixture *fixture, gconstpointer data)
+{
+  g_autofree char *build = NULL;
+  g_autofree char *path = NULL;
+  g_autofree char *save = NULL;
+  g_autofree char *data_dir = NULL;
+  g_autofree char *log_path = NULL;
+  g_autoptr (CliResult) install = NULL;
+  g_autoptr (CliResult) launch = NULL;
+  g_autoptr (CliResult) queue = NULL;
+  g_autoptr (CliResult) games = NULL;
+  g_autoptr (JsonNode) games_json = NULL;
+  g_autoptr (CliResult) again = NULL;
+
+  if (!fixture->started)
+    return;
+  log_path = g_build_filename (g_get_user_state_dir (), "mist", "logs", "tetris.log", NULL);
+  g_unlink (log_path);
+  build = net_write_build (&fixture->net, "one", 6, 4096, 41);
+  net_create_game (&fixture->net, "tetris");
+  net_push (&fixture->net, "tetris", "1.0", build);
+  login (fixture);
+  install = CLI (fixture, "install", "tetris");
+  g_assert_cmpint (install->status, ==, 0);
+  path = install_path (fixture, "tetris");
+  save = g_build_filename (path, "save.dat", NULL);
+  g_assert_true (g_file_set_contents (save, "level 3", -1, NULL));
+
+  run_cli_killed_at (fixture, "after-uninstall-delete-3", "uninstall");
+
+  launch = CLI (fixture, "launch", "tetris");
+  g_assert_cmpint (launch->status, !=, 0);
+  g_assert_nonnull (strstr (launch->errors, "tetris is being uninstalled"));
+  g_assert_false (g_file_test (log_path, G_FILE_TEST_EXISTS));
+
+  queue = CLI (fixture, "queue", "list");
+  g_assert_cmpint (queue->status, ==, 0);
+  games = CLI (fixture, "games", "--json");
+  g_assert_cmpint (games->status, ==, 0);
+  games_json = parse_json (games->output);
+  g_assert_true (
+    json_object_get_null_member (find_game (games_json, "tetris"), "installed_version"));
+  g_assert_true (g_file_test (save, G_FILE_TEST_IS_REGULAR));
+  data_dir = g_build_filename (path, "data", NULL);
+  g_assert_false (g_file_test (data_dir, G_FILE_TEST_EXISTS));
+
+  /* Uninstalling again fails because the game is not installed. */
+  again = CLI (fixture, "uninstall", "tetris");
+  g_assert_cmpint (again->status, !=, 0);
+  g_assert_nonnull (strstr (again->errors, "not installed"));
 }
 
 /* A folder with files where the game has a file: verify names it, the repair fails
@@ -873,6 +938,7 @@ main (int argc, char **argv)
   add_test ("/net/cli/second-process-busy", test_cli_second_process_busy);
   add_test ("/net/cli/failed-job-replaced", test_cli_failed_job_replaced);
   add_test ("/net/cli/killed-commit-completed", test_cli_killed_commit_completed);
+  add_test ("/net/cli/killed-uninstall-completed", test_cli_killed_uninstall_completed);
   add_test ("/net/cli/repair-blocked-by-folder", test_cli_repair_blocked_by_folder);
   return g_test_run ();
 }
