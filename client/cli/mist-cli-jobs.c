@@ -156,6 +156,7 @@ run_jobs (Cli *cli, GPtrArray *jobs)
     }
   finished_handler = g_signal_connect (cli->queue, "job-finished", G_CALLBACK (on_job_finished),
                                        &progress);
+  mist_queue_set_held (cli->queue, FALSE);
 
   /* After Ctrl-C, a job waiting behind a stopped one never starts: stop waiting once
    * nothing runs any more. */
@@ -196,8 +197,8 @@ run_jobs (Cli *cli, GPtrArray *jobs)
   return status;
 }
 
-/* Loads the saved queue; with start FALSE no job starts (for listing and editing), and
- * with only_game set only the jobs of that game do. */
+/* Loads the saved queue. With start FALSE no job starts (for listing and editing), else
+ * the jobs start in run_jobs(). With only_game set, only the jobs of that game start. */
 static gboolean
 load_queue (Cli *cli, gboolean start, const char *only_game, GError **error)
 {
@@ -205,7 +206,11 @@ load_queue (Cli *cli, gboolean start, const char *only_game, GError **error)
 
   if (!cli_open_queue (cli, error))
     return FALSE;
-  if (!start)
+  /* run_jobs() lets the jobs start, once the command has queued its own: a loaded job
+   * that the command replaces must not start first. */
+  if (start)
+    mist_queue_set_held (cli->queue, TRUE);
+  else
     mist_queue_stop (cli->queue);
   mist_queue_set_only_game (cli->queue, only_game);
   mist_queue_load_async (cli->queue, cli->cancellable, cli_on_done, &result);
@@ -227,20 +232,51 @@ find_job_for_game (Cli *cli, const char *game_id)
   return NULL;
 }
 
-/* Cancels job, which failed, so that a new one with other arguments can take its place. */
-static gboolean
-replace_failed_job (Cli *cli, MistJob *job, GError **error)
+/* "update to version 3", for messages about a job. */
+static char *
+describe_target (MistJob *job)
 {
-  g_printerr ("%s: replacing job %" G_GINT64_FORMAT ", which failed: %s\n",
-              mist_job_get_game_id (job), mist_job_get_id (job),
-              mist_job_get_error_message (job));
-  return mist_queue_cancel (cli->queue, job, error);
+  return g_strdup_printf ("%s to version %" G_GINT64_FORMAT,
+                          mist_job_kind_to_string (mist_job_get_kind (job)),
+                          mist_job_get_target_ordinal (job));
+}
+
+/* Prints in one line what the queue did with previous, the game's job before the
+ * request (may be NULL), now that the request returned job. */
+static void
+report_queued (MistJob *previous,
+               const char *previous_state,
+               const char *previous_error,
+               MistJob *job)
+{
+  const char *game_id = mist_job_get_game_id (job);
+  g_autofree char *old_target = NULL;
+  g_autofree char *new_target = NULL;
+
+  if (previous == NULL)
+    return;
+  if (previous == job && previous_error != NULL)
+    g_printerr ("%s: retrying job %" G_GINT64_FORMAT ", which failed: %s\n", game_id,
+                mist_job_get_id (job), previous_error);
+  else if (previous == job)
+    g_printerr ("%s: continuing job %" G_GINT64_FORMAT "\n", game_id, mist_job_get_id (job));
+  else
+    {
+      old_target = describe_target (previous);
+      new_target = describe_target (job);
+      g_printerr ("%s: replacing job %" G_GINT64_FORMAT " (%s, %s%s%s) with job %" G_GINT64_FORMAT
+                  " (%s)\n",
+                  game_id, mist_job_get_id (previous), old_target, previous_state,
+                  previous_error != NULL ? ": " : "", previous_error != NULL ? previous_error : "",
+                  mist_job_get_id (job), new_target);
+    }
 }
 
 /* Queues a job for game_id, or picks up the one already queued (after an interruption or
- * a failure), and adds it to jobs. A failed job is replaced when the new command asks
- * for another kind, version or folder; install_path NULL means any folder. game is the
- * game as just read from the server, or NULL to have the queue look it up. */
+ * a failure), and adds it to jobs. The queue resumes a job that goes to the requested
+ * version, and replaces one that goes elsewhere unless it runs (mist_queue_add_async()).
+ * Version 0 is the newest, and install_path NULL any folder. game is the game as just
+ * read from the server, or NULL to have the queue look it up. */
 static gboolean
 queue_job (Cli *cli,
            const char *game_id,
@@ -252,60 +288,31 @@ queue_job (Cli *cli,
            GError **error)
 {
   g_autoptr (GAsyncResult) result = NULL;
-  g_autofree char *absolute_path = NULL;
-  MistJob *job = find_job_for_game (cli, game_id);
-  gboolean differs;
+  g_autoptr (MistJob) previous = NULL;
+  g_autofree char *previous_error = NULL;
+  const char *previous_state = NULL;
+  MistJob *job;
 
-  if (install_path != NULL)
-    absolute_path = g_canonicalize_filename (install_path, NULL);
-  differs = job != NULL &&
-            (mist_job_get_kind (job) != kind ||
-             (version != 0 && mist_job_get_target_ordinal (job) != version) ||
-             (absolute_path != NULL &&
-              g_strcmp0 (mist_job_get_install_path (job), absolute_path) != 0));
-
-  if (job != NULL && differs && mist_job_get_state (job) == MIST_JOB_STATE_FAILED)
-    {
-      if (!replace_failed_job (cli, job, error))
-        return FALSE;
-      job = NULL;
-    }
-  else if (job != NULL && differs)
-    {
-      g_set_error (error, MIST_ERROR, MIST_ERROR_CONFLICT,
-                   "%s already has job %" G_GINT64_FORMAT " (%s to version %" G_GINT64_FORMAT
-                   " in %s) in the queue: cancel it with `mist-cli queue cancel %" G_GINT64_FORMAT
-                   "` first",
-                   game_id, mist_job_get_id (job),
-                   mist_job_kind_to_string (mist_job_get_kind (job)),
-                   mist_job_get_target_ordinal (job), mist_job_get_install_path (job),
-                   mist_job_get_id (job));
-      return FALSE;
-    }
-
+  /* The queue drops a replaced job: keep what the report needs. */
+  job = find_job_for_game (cli, game_id);
   if (job != NULL)
     {
+      previous = g_object_ref (job);
+      previous_state = mist_job_state_to_string (mist_job_get_state (job));
       if (mist_job_get_state (job) == MIST_JOB_STATE_FAILED)
-        g_printerr ("%s: retrying job %" G_GINT64_FORMAT ", which failed: %s\n", game_id,
-                    mist_job_get_id (job), mist_job_get_error_message (job));
-      else
-        g_printerr ("%s: continuing job %" G_GINT64_FORMAT "\n", game_id,
-                    mist_job_get_id (job));
-      if (!mist_queue_resume (cli->queue, job, error))
-        return FALSE;
-      g_ptr_array_add (jobs, g_object_ref (job));
-      return TRUE;
+        previous_error = g_strdup (mist_job_get_error_message (job));
     }
 
   if (game != NULL)
-    mist_queue_add_for_game_async (cli->queue, game, kind, version, absolute_path, cli->cancellable,
+    mist_queue_add_for_game_async (cli->queue, game, kind, version, install_path, cli->cancellable,
                                    cli_on_done, &result);
   else
-    mist_queue_add_async (cli->queue, game_id, kind, version, absolute_path, cli->cancellable,
+    mist_queue_add_async (cli->queue, game_id, kind, version, install_path, cli->cancellable,
                           cli_on_done, &result);
   job = mist_queue_add_finish (cli->queue, cli_wait (&result), error);
   if (job == NULL)
     return FALSE;
+  report_queued (previous, previous_state, previous_error, job);
   g_ptr_array_add (jobs, job);
   return TRUE;
 }

@@ -1155,17 +1155,36 @@ find_job (MistController *self, MistGameItem *game)
   return NULL;
 }
 
+/* The game's job before the request, kept on the task for on_job_queued(). */
+#define PREVIOUS_JOB_KEY "mist-previous-job"
+
 static void
 on_job_queued (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   g_autoptr (GTask) task = user_data;
+  MistController *self = g_task_get_source_object (task);
+  MistGameItem *game = g_task_get_task_data (task);
+  MistJob *previous = g_object_get_data (G_OBJECT (task), PREVIOUS_JOB_KEY);
   g_autoptr (GError) error = NULL;
   g_autoptr (MistJob) job = mist_queue_add_finish (MIST_QUEUE (source), result, &error);
 
   if (job == NULL)
-    g_task_return_error (task, g_steal_pointer (&error));
-  else
-    g_task_return_boolean (task, TRUE);
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  /* The queue replaced a job that went to another version: its row is gone. */
+  if (previous != NULL && previous != job)
+    {
+      g_autofree char *old_version = version_name (game, mist_job_get_target_ordinal (previous));
+      g_autofree char *new_version = version_name (game, mist_job_get_target_ordinal (job));
+      g_autofree char *notice
+        = g_strdup_printf (_ ("%s now downloads version %s instead of %s."),
+                           mist_game_item_get_title (game), new_version, old_version);
+
+      g_signal_emit (self, signals[SIGNAL_NOTICE], 0, notice);
+    }
+  g_task_return_boolean (task, TRUE);
 }
 
 static void
@@ -1297,7 +1316,11 @@ queue_job (MistController *self, GTask *task, MistGameItem *game, MistJobKind ki
            const char *install_folder)
 {
   g_autofree char *path = NULL;
+  MistJob *previous = find_job (self, game);
 
+  if (previous != NULL)
+    g_object_set_data_full (G_OBJECT (task), PREVIOUS_JOB_KEY, g_object_ref (previous),
+                            g_object_unref);
   if (kind == MIST_JOB_KIND_INSTALL && install_folder != NULL)
     path = g_build_filename (install_folder, mist_game_item_get_slug (game), NULL);
   mist_queue_add_async (self->queue, mist_game_item_get_slug (game), kind, 0, path,
@@ -1306,7 +1329,9 @@ queue_job (MistController *self, GTask *task, MistGameItem *game, MistJobKind ki
 
 /* Runs a game page action ("install", "update", "play", "pause", "resume", "cancel",
  * "verify", "repair", "uninstall", "open-folder"); install_folder is the folder
- * "install" puts the game's own folder into. */
+ * "install" puts the game's own folder into. "resume" requests the newest version as
+ * "install" and "update" do, so the queue resumes the game's job only when it goes
+ * there and replaces it otherwise, with a notice. */
 void
 mist_controller_run_game_action_async (MistController *self,
                                        MistGameItem *game,
@@ -1318,6 +1343,7 @@ mist_controller_run_game_action_async (MistController *self,
 {
   g_autoptr (GTask) task = g_task_new (self, cancellable, callback, user_data);
   g_autoptr (GError) error = NULL;
+  MistJob *job;
 
   g_task_set_source_tag (task, mist_controller_run_game_action_async);
   g_task_set_task_data (task, g_object_ref (game), g_object_unref);
@@ -1334,6 +1360,8 @@ mist_controller_run_game_action_async (MistController *self,
     queue_job (self, task, game, MIST_JOB_KIND_UPDATE, NULL);
   else if (g_str_equal (action, "repair"))
     queue_job (self, task, game, MIST_JOB_KIND_REPAIR, NULL);
+  else if (g_str_equal (action, "resume") && (job = find_job (self, game)) != NULL)
+    queue_job (self, task, game, mist_job_get_kind (job), NULL);
   else if (g_str_equal (action, "play"))
     mist_controller_load_launch_settings_async (self, game, cancellable, on_play_settings_loaded,
                                                 g_object_ref (task));

@@ -31,6 +31,8 @@ typedef struct
   int lock_fd;               /* holds the job's lock while it runs here, else -1 */
   /* Another process holds the job's lock: it is not started here until resumed. */
   gboolean locked_elsewhere;
+  /* A job for another target is being queued in this one's place: it does not start. */
+  gboolean replacing;
 } Entry;
 
 struct _MistQueue
@@ -46,6 +48,7 @@ struct _MistQueue
   Entry *applying;        /* unowned, nullable */
   guint discarding;       /* cancelled jobs whose staged files are being deleted */
   char *only_game;        /* nullable: the one game whose jobs may start */
+  gboolean held;          /* mist_queue_set_held(): no job starts */
 };
 
 G_DEFINE_FINAL_TYPE (MistQueue, mist_queue, G_TYPE_OBJECT)
@@ -249,8 +252,9 @@ on_job_progress (GObject *object, GParamSpec *pspec, gpointer data)
                                           NULL);
 }
 
+/* Adds job (owned) to the queue at index, at the end when index is past it. */
 static Entry *
-queue_append (MistQueue *self, MistJob *job)
+queue_insert (MistQueue *self, MistJob *job, guint index)
 {
   Entry *entry = g_new0 (Entry, 1);
 
@@ -260,10 +264,16 @@ queue_append (MistQueue *self, MistJob *job)
   entry->lock_fd = -1;
   entry->progress_handler = g_signal_connect (job, "notify::bytes-done",
                                               G_CALLBACK (on_job_progress), entry);
-  g_ptr_array_add (self->entries, entry);
+  g_ptr_array_insert (self->entries, (gint)MIN (index, self->entries->len), entry);
   rebuild_job_view (self);
   g_signal_emit (self, signals[SIGNAL_JOB_ADDED], 0, job);
   return entry;
+}
+
+static Entry *
+queue_append (MistQueue *self, MistJob *job)
+{
+  return queue_insert (self, job, self->entries->len);
 }
 
 static void
@@ -601,7 +611,7 @@ queue_schedule (MistQueue *self)
 {
   gboolean was_busy = mist_queue_is_busy (self);
 
-  if (self->stopped)
+  if (self->stopped || self->held)
     return;
   for (guint i = 0; i < self->entries->len; i++)
     {
@@ -613,8 +623,8 @@ queue_schedule (MistQueue *self)
         continue;
       if (self->applying == NULL && entry->downloaded && state == MIST_JOB_STATE_RUNNING)
         start_apply (self, entry);
-      else if (self->downloading == NULL && state == MIST_JOB_STATE_QUEUED &&
-               !entry->locked_elsewhere)
+      else if (self->downloading == NULL && state == MIST_JOB_STATE_QUEUED
+               && !entry->locked_elsewhere && !entry->replacing)
         start_download (self, entry);
     }
   if (was_busy != mist_queue_is_busy (self))
@@ -630,6 +640,15 @@ mist_queue_set_only_game (MistQueue *self, const char *game_id)
 
   g_free (self->only_game);
   self->only_game = g_strdup (game_id);
+  queue_schedule (self);
+}
+
+void
+mist_queue_set_held (MistQueue *self, gboolean held)
+{
+  g_return_if_fail (MIST_IS_QUEUE (self));
+
+  self->held = held;
   queue_schedule (self);
 }
 
@@ -973,9 +992,11 @@ typedef struct
   char *game_id;
   MistJobKind kind;
   gint64 target_ordinal;
-  char *install_path;
+  char *install_path;   /* absolute, or NULL for the default folder */
   gboolean looked_up;   /* the game's own entry was fetched */
   MistQueueJob *record; /* set by add_in_thread */
+  MistJob *replaced;    /* (nullable) (owned): the job the new one takes the place of */
+  int replaced_lock_fd; /* the lock of replaced until it has left the queue, else -1 */
 } AddRequest;
 
 static void
@@ -986,6 +1007,8 @@ add_request_free (gpointer data)
   g_free (request->game_id);
   g_free (request->install_path);
   g_clear_pointer (&request->record, mist_queue_job_free);
+  g_clear_object (&request->replaced);
+  mist_job_lock_release (request->replaced_lock_fd);
   g_free (request);
 }
 
@@ -1033,6 +1056,58 @@ failed:
   g_task_return_error (task, error);
 }
 
+/* Lets the job that request was to replace start again, as the new job was not queued. */
+static void
+release_replaced (MistQueue *self, AddRequest *request)
+{
+  Entry *entry;
+
+  if (request->replaced == NULL)
+    return;
+  entry = find_entry (self, request->replaced, NULL);
+  if (entry != NULL)
+    entry->replacing = FALSE;
+  mist_job_lock_release (request->replaced_lock_fd);
+  request->replaced_lock_fd = -1;
+  g_clear_object (&request->replaced);
+  queue_schedule (self);
+}
+
+/* Puts job in the place of request->replaced in the queue. The replaced job's files stay,
+ * so that no deletion here can race with the new job's staging. Its objects are in the
+ * cache for the new plan to use. The new job's apply resumes its staging for the same
+ * target and folder, or else deletes it before staging anything (mist_install_apply()). */
+static void
+replace_job (MistQueue *self, AddRequest *request, MistJob *job)
+{
+  g_autoptr (MistJob) replaced = g_steal_pointer (&request->replaced);
+  gint64 replaced_id = mist_job_get_id (replaced);
+  guint index = self->entries->len;
+
+  /* A job cancelled while the new one was being added has left the queue already. */
+  if (find_entry (self, replaced, &index) != NULL)
+    {
+      g_ptr_array_remove_index (self->entries, index);
+      rebuild_job_view (self);
+      mist_job_set_state (replaced, MIST_JOB_STATE_CANCELLED, NULL);
+      mist_job_set_phase (replaced, MIST_JOB_PHASE_FINISHED);
+      /* NOTE: a crash before this removal reaches the database leaves both rows, and
+       * the next load then runs the two jobs of the game one after the other. */
+      mist_state_db_queue_remove_async (self->context.db, replaced_id, NULL, on_database_written,
+                                        mist_state_db_ref (self->context.db));
+      mist_job_lock_delete (self->context.db, replaced_id);
+      g_signal_emit (self, signals[SIGNAL_JOB_FINISHED], 0, replaced);
+    }
+  mist_job_lock_release (request->replaced_lock_fd);
+  request->replaced_lock_fd = -1;
+
+  g_debug ("Job %" G_GINT64_FORMAT " of %s replaces job %" G_GINT64_FORMAT, mist_job_get_id (job),
+           mist_job_get_game_id (job), replaced_id);
+  queue_insert (self, job, index);
+  mist_state_db_queue_move_async (self->context.db, mist_job_get_id (job), index, NULL,
+                                  on_database_written, mist_state_db_ref (self->context.db));
+}
+
 static void
 on_added (GObject *source, GAsyncResult *result, gpointer data)
 {
@@ -1044,12 +1119,16 @@ on_added (GObject *source, GAsyncResult *result, gpointer data)
 
   if (!g_task_propagate_boolean (G_TASK (result), &error))
     {
+      release_replaced (self, request);
       g_task_return_error (task, error);
       g_object_unref (task);
       return;
     }
   job = mist_job_new (&self->context, request->record, request->install_path);
-  queue_append (self, job);
+  if (request->replaced != NULL)
+    replace_job (self, request, job);
+  else
+    queue_append (self, job);
   g_task_return_pointer (task, g_object_ref (job), g_object_unref);
   g_object_unref (task);
   queue_schedule (self);
@@ -1064,6 +1143,122 @@ add_with_target (GTask *task, AddRequest *request)
 
   g_task_set_task_data (thread_task, request, add_request_free);
   g_task_run_in_thread (thread_task, add_in_thread);
+}
+
+static Entry *
+find_game_entry (MistQueue *self, const char *game_id)
+{
+  for (guint i = 0; i < self->entries->len; i++)
+    {
+      Entry *entry = g_ptr_array_index (self->entries, i);
+
+      if (g_strcmp0 (mist_job_get_game_id (entry->job), game_id) == 0)
+        return entry;
+    }
+  return NULL;
+}
+
+/* Whether job goes where request leads: to the same target, in the same folder or in any
+ * folder when the request names none. A repair's target is the installed version, so
+ * two repairs match, and a repair never matches an install or an update. */
+static gboolean
+job_matches_request (MistJob *job, const AddRequest *request)
+{
+  gboolean job_repairs = mist_job_get_kind (job) == MIST_JOB_KIND_REPAIR;
+
+  if (job_repairs != (request->kind == MIST_JOB_KIND_REPAIR))
+    return FALSE;
+  if (!job_repairs && mist_job_get_target_ordinal (job) != request->target_ordinal)
+    return FALSE;
+  return request->install_path == NULL
+         || g_strcmp0 (mist_job_get_install_path (job), request->install_path) == 0;
+}
+
+/* Resumes entry's job for a request it matches, unless the job runs here already.
+ * Fails with MIST_ERROR_BUSY when another process runs it. */
+static gboolean
+reuse_entry (MistQueue *self, Entry *entry, GError **error)
+{
+  g_autofree char *description = NULL;
+  int lock_fd;
+
+  if (entry->cancellable != NULL)
+    return TRUE;
+  description = describe_job (entry->job);
+  lock_fd
+    = mist_job_lock_acquire (self->context.db, mist_job_get_id (entry->job), description, error);
+  if (lock_fd < 0)
+    return FALSE;
+  mist_job_lock_release (lock_fd);
+  return mist_queue_resume (self, entry->job, error);
+}
+
+/* Prepares request to replace entry's job, which goes elsewhere: holds the job's lock
+ * and keeps it from starting until the new job is queued. Fails with MIST_ERROR_BUSY
+ * when another process runs the job, and with MIST_ERROR_CONFLICT when this one does. */
+static gboolean
+claim_entry (MistQueue *self, Entry *entry, AddRequest *request, GError **error)
+{
+  MistJob *job = entry->job;
+  g_autofree char *description = describe_job (job);
+
+  if (entry->cancellable != NULL)
+    {
+      g_set_error (error, MIST_ERROR, MIST_ERROR_CONFLICT,
+                   "%s already has job %" G_GINT64_FORMAT " (%s to version %" G_GINT64_FORMAT
+                   "), which is running: pause or cancel it first",
+                   request->game_id, mist_job_get_id (job),
+                   mist_job_kind_to_string (mist_job_get_kind (job)),
+                   mist_job_get_target_ordinal (job));
+      return FALSE;
+    }
+  request->replaced_lock_fd
+    = mist_job_lock_acquire (self->context.db, mist_job_get_id (job), description, error);
+  if (request->replaced_lock_fd < 0)
+    return FALSE;
+
+  entry->replacing = TRUE;
+  request->replaced = g_object_ref (job);
+  /* A first install goes on in the folder its job was given. */
+  if (request->install_path == NULL)
+    request->install_path = g_strdup (mist_job_get_install_path (job));
+  return TRUE;
+}
+
+/* Queues request, whose target is known now, with the rule for a game that has a job
+ * already: a job that goes to the same target is resumed and returned, and one that
+ * goes elsewhere is replaced unless it runs, in this process or in another. */
+static void
+add_or_reuse (GTask *task, AddRequest *request)
+{
+  MistQueue *self = g_task_get_source_object (task);
+  Entry *entry = find_game_entry (self, request->game_id);
+  GError *error = NULL;
+
+  if (entry == NULL)
+    {
+      add_with_target (task, request);
+      return;
+    }
+  if (entry->replacing)
+    g_set_error (&error, MIST_ERROR, MIST_ERROR_CONFLICT,
+                 "%s: job %" G_GINT64_FORMAT " is being replaced already; try again in a moment",
+                 request->game_id, mist_job_get_id (entry->job));
+  else if (job_matches_request (entry->job, request))
+    {
+      if (reuse_entry (self, entry, &error))
+        g_task_return_pointer (task, g_object_ref (entry->job), g_object_unref);
+    }
+  else if (claim_entry (self, entry, request, &error))
+    {
+      add_with_target (task, request);
+      return;
+    }
+
+  if (error != NULL)
+    g_task_return_error (task, error);
+  add_request_free (request);
+  g_object_unref (task);
 }
 
 static void on_game_for_add (GObject *source, GAsyncResult *result, gpointer data);
@@ -1109,7 +1304,7 @@ add_for_game (GTask *task, AddRequest *request, const MistGameEntry *game)
       g_object_unref (task);
       return;
     }
-  add_with_target (task, request);
+  add_or_reuse (task, request);
 }
 
 static void
@@ -1132,38 +1327,21 @@ on_game_for_add (GObject *source, GAsyncResult *result, gpointer data)
   add_for_game (task, request, game);
 }
 
-/* Returns the request for a new job of game_id, or NULL after returning a conflict on
- * task when the game has a job already. */
+/* A relative install_path is taken from the current folder. */
 static AddRequest *
-add_request_new (MistQueue *self,
-                 GTask *task,
-                 const char *game_id,
+add_request_new (const char *game_id,
                  MistJobKind kind,
                  gint64 target_ordinal,
                  const char *install_path)
 {
-  AddRequest *request;
+  AddRequest *request = g_new0 (AddRequest, 1);
 
-  for (guint i = 0; i < self->entries->len; i++)
-    {
-      MistJob *job = ((Entry *)g_ptr_array_index (self->entries, i))->job;
-
-      if (g_strcmp0 (mist_job_get_game_id (job), game_id) == 0)
-        {
-          g_task_return_new_error (task, MIST_ERROR, MIST_ERROR_CONFLICT,
-                                   "%s already has job %" G_GINT64_FORMAT
-                                   " in the queue: resume or cancel it first",
-                                   game_id, mist_job_get_id (job));
-          g_object_unref (task);
-          return NULL;
-        }
-    }
-
-  request = g_new0 (AddRequest, 1);
   request->game_id = g_strdup (game_id);
   request->kind = kind;
   request->target_ordinal = target_ordinal;
-  request->install_path = g_strdup (install_path);
+  if (install_path != NULL)
+    request->install_path = g_canonicalize_filename (install_path, NULL);
+  request->replaced_lock_fd = -1;
   return request;
 }
 
@@ -1185,12 +1363,10 @@ mist_queue_add_async (MistQueue *self,
 
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, mist_queue_add_async);
-  request = add_request_new (self, task, game_id, kind, target_ordinal, install_path);
-  if (request == NULL)
-    return;
+  request = add_request_new (game_id, kind, target_ordinal, install_path);
   if (kind == MIST_JOB_KIND_REPAIR)
     {
-      add_with_target (task, request);
+      add_or_reuse (task, request);
       return;
     }
   g_object_set_data (G_OBJECT (task), "request", request);
@@ -1215,11 +1391,9 @@ mist_queue_add_for_game_async (MistQueue *self,
 
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, mist_queue_add_async);
-  request = add_request_new (self, task, game->slug, kind, target_ordinal, install_path);
-  if (request == NULL)
-    return;
+  request = add_request_new (game->slug, kind, target_ordinal, install_path);
   if (kind == MIST_JOB_KIND_REPAIR)
-    add_with_target (task, request);
+    add_or_reuse (task, request);
   else
     add_for_game (task, request, game);
 }

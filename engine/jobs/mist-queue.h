@@ -39,8 +39,19 @@ gboolean mist_queue_load_finish (MistQueue *self, GAsyncResult *result, GError *
 
 /* Queues a job for game_id. target_ordinal 0 means the newest version, looked up now and
  * fixed for the job; a repair always targets the installed version. install_path NULL
- * means the installed game's folder, or games_dir/game_id for a new install. Fails with
- * MIST_ERROR_CONFLICT when the game already has an unfinished job. */
+ * means the installed game's folder, or games_dir/game_id for a new install.
+ *
+ * A game has at most one job. When it has one already, the request does not fail
+ * unless that job runs:
+ * - a job with the same target (and folder, when install_path is given) is resumed if
+ *   it is paused, queued or failed, and returned;
+ * - a job with another target that is not running is replaced: it leaves the queue
+ *   with "job-finished" in state CANCELLED, and the new job takes its place in the
+ *   order, in its folder when install_path is NULL. Its objects stay in the cache for
+ *   the new plan, and its staged files are reused or deleted by the new job's apply;
+ * - a job that another process runs fails with MIST_ERROR_BUSY, and one running in
+ *   this queue with MIST_ERROR_CONFLICT.
+ * Callers tell a replacement from the returned job, which is then a new one. */
 void mist_queue_add_async (MistQueue *self,
                            const char *game_id,
                            MistJobKind kind,
@@ -94,6 +105,10 @@ void mist_queue_plan_async (MistQueue *self,
                             GAsyncReadyCallback callback,
                             gpointer user_data);
 MistPlan *mist_queue_plan_finish (MistQueue *self, GAsyncResult *result, GError **error);
+
+/* While held, no job starts, but running jobs go on. A caller that loads the queue and
+ * then adds jobs sets it held meanwhile, so that a loaded job it replaces has not started. */
+void mist_queue_set_held (MistQueue *self, gboolean held);
 
 /* Lets only the jobs of game_id start, or every job again with NULL: a command run for
  * one game leaves the other jobs queued for later. */

@@ -322,6 +322,102 @@ test_refresh_replans_shown_update (Fixture *fixture, gconstpointer data)
   gtk_window_destroy (GTK_WINDOW (window));
 }
 
+/* Resuming a paused update from the game page */
+
+static void
+on_notice (MistController *controller, const char *text, gpointer data)
+{
+  g_ptr_array_add (data, g_strdup (text));
+}
+
+static gboolean
+game_paused (gpointer data)
+{
+  return mist_game_item_get_state (data) == MIST_GAME_STATE_PAUSED;
+}
+
+static gboolean
+versions_loaded (gpointer data)
+{
+  return g_list_model_get_n_items (mist_game_item_get_versions (data)) == 3;
+}
+
+static gboolean
+game_at_1_2 (gpointer data)
+{
+  return g_strcmp0 (mist_game_item_get_installed_version (data), "1.2") == 0;
+}
+
+/* Runs a game page action and asserts that it succeeds. */
+static void
+run_game_action (Fixture *fixture, MistGameItem *game, const char *action)
+{
+  g_autoptr (GAsyncResult) result = NULL;
+  g_autoptr (GError) error = NULL;
+
+  mist_controller_run_game_action_async (fixture->controller, game, action, NULL, NULL, on_done,
+                                         &result);
+  g_assert_true (
+    mist_controller_run_game_action_finish (fixture->controller, wait_for (&result), &error));
+  g_assert_no_error (error);
+}
+
+/* Resume on the game page takes a paused update to the newest version, as `mist-cli
+ * install` does, and shows a notice. The downloads page then lists only the new job. */
+static void
+test_resume_retargets_paused_update (Fixture *fixture, gconstpointer data)
+{
+  g_autofree char *v2 = NULL;
+  g_autofree char *v3 = NULL;
+  g_autoptr (GPtrArray) notices = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GError) error = NULL;
+  GListModel *jobs;
+  MistGameItem *game;
+  gulong handler;
+  guint active = 0;
+
+  if (!fixture->started)
+    return;
+  game = install_game (fixture);
+  v2 = net_write_build (&fixture->net, "1.1", 3, 4096, 2);
+  net_push (&fixture->net, fixture->slug, "1.1", v2);
+  error = refresh (fixture->controller);
+  g_assert_no_error (error);
+
+  /* The pause comes before the update's first reply from the server is read. */
+  run_game_action (fixture, game, "update");
+  run_game_action (fixture, game, "pause");
+  g_assert_true (gui_test_wait_until (game_paused, game));
+
+  v3 = net_write_build (&fixture->net, "1.2", 3, 4096, 3);
+  net_push (&fixture->net, fixture->slug, "1.2", v3);
+  error = refresh (fixture->controller);
+  g_assert_no_error (error);
+  /* Showing the game page loads the version names that the notice uses. */
+  mist_controller_load_game (fixture->controller, game);
+  g_assert_true (gui_test_wait_until (versions_loaded, game));
+
+  handler = g_signal_connect (fixture->controller, "notice", G_CALLBACK (on_notice), notices);
+  run_game_action (fixture, game, "resume");
+  g_signal_handler_disconnect (fixture->controller, handler);
+  g_assert_cmpuint (notices->len, ==, 1);
+  g_assert_nonnull (strstr (notices->pdata[0], "now downloads version 1.2 instead of 1.1"));
+
+  jobs = mist_controller_get_jobs (fixture->controller);
+  for (guint i = 0; i < g_list_model_get_n_items (jobs); i++)
+    {
+      g_autoptr (MistDownloadItem) item = g_list_model_get_item (jobs, i);
+
+      if (mist_download_item_get_game (item) != game || !mist_download_item_is_active (item))
+        continue;
+      active++;
+      g_assert_cmpstr (mist_download_item_get_to_version (item), ==, "1.2");
+    }
+  g_assert_cmpuint (active, ==, 1);
+  g_assert_true (gui_test_wait_until (game_at_1_2, game));
+  mist_controller_load_game (fixture->controller, NULL);
+}
+
 /* Offline: the cached catalog, play and the actions that need the server */
 
 static char *
@@ -461,6 +557,7 @@ main (int argc, char *argv[])
   ADD ("download-notifies-in-background", "notified", test_download_notifies_in_background);
   ADD ("refresh-replans-shown-update", "replanned", test_refresh_replans_shown_update);
   ADD ("offline-uses-cached-catalog", "offline", test_offline_uses_cached_catalog);
+  ADD ("resume-retargets-paused-update", "retargeted", test_resume_retargets_paused_update);
 #undef ADD
 
   status = g_test_run ();

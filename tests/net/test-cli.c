@@ -396,21 +396,27 @@ test_cli_no_keyring (Fixture *fixture, gconstpointer data)
  * each is a single object with a partial file while it downloads. */
 #define SLOW_FILE_SIZE (3 * 1024 * 1024)
 
-/* Starts `mist-cli --limit-rate 256K install slug` and returns once its first partial
- * file exists, so that the download runs for seconds more. */
+/* Starts `mist-cli --limit-rate 256K` with args (NULL-terminated) and returns once its
+ * first partial file exists, so that the download runs for seconds more. */
 static GSubprocess *
-start_slow_command (Fixture *fixture, const char *command, const char *slug)
+start_slow_cli (Fixture *fixture, const char *const *args)
 {
   g_autoptr (GSubprocessLauncher) launcher = NULL;
   g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
   g_autofree char *objects = NULL;
   GSubprocess *process;
   gint64 deadline;
   gboolean started = FALSE;
 
   launcher = new_launcher (fixture, G_SUBPROCESS_FLAGS_STDERR_SILENCE);
-  process = g_subprocess_launcher_spawn (launcher, &error, fixture->cli, "--limit-rate", "256K",
-                                         command, slug, NULL);
+  g_ptr_array_add (argv, fixture->cli);
+  g_ptr_array_add (argv, (gpointer) "--limit-rate");
+  g_ptr_array_add (argv, (gpointer) "256K");
+  for (guint i = 0; args[i] != NULL; i++)
+    g_ptr_array_add (argv, (gpointer)args[i]);
+  g_ptr_array_add (argv, NULL);
+  process = g_subprocess_launcher_spawnv (launcher, (const char *const *)argv->pdata, &error);
   g_assert_no_error (error);
   objects = g_build_filename (fixture->cache_home, "mist", "objects", NULL);
   deadline = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
@@ -425,6 +431,12 @@ start_slow_command (Fixture *fixture, const char *command, const char *slug)
     }
   g_assert_true (started);
   return process;
+}
+
+static GSubprocess *
+start_slow_command (Fixture *fixture, const char *command, const char *slug)
+{
+  return start_slow_cli (fixture, (const char *const[]){ command, slug, NULL });
 }
 
 static GSubprocess *
@@ -908,6 +920,219 @@ test_cli_repair_blocked_by_folder (Fixture *fixture, gconstpointer data)
   net_assert_tree_equal (build, path);
 }
 
+/* The only job of `queue list --json`, as an object of root (which owns it). */
+static JsonObject *
+only_job (Fixture *fixture, JsonNode **root)
+{
+  g_autoptr (CliResult) queue = CLI (fixture, "queue", "list", "--json");
+  JsonArray *jobs;
+
+  g_assert_cmpint (queue->status, ==, 0);
+  *root = parse_json (queue->output);
+  jobs = json_node_get_array (*root);
+  g_assert_cmpuint (json_array_get_length (jobs), ==, 1);
+  return json_array_get_object_element (jobs, 0);
+}
+
+/* Checks that nothing of a finished command is left: no job, no staged files, no
+ * objects in the cache. */
+static void
+assert_nothing_left (Fixture *fixture, const char *slug)
+{
+  g_autoptr (CliResult) queue = CLI (fixture, "queue", "list", "--json");
+  g_autoptr (JsonNode) root = NULL;
+  g_autofree char *path = install_path (fixture, slug);
+  g_autofree char *staging = g_build_filename (path, ".mist-staging", NULL);
+  g_autofree char *objects = g_build_filename (fixture->cache_home, "mist", "objects", NULL);
+
+  g_assert_cmpint (queue->status, ==, 0);
+  root = parse_json (queue->output);
+  g_assert_cmpuint (json_array_get_length (json_node_get_array (root)), ==, 0);
+  g_assert_false (g_file_test (staging, G_FILE_TEST_EXISTS));
+  g_assert_false (folder_has_files (objects));
+}
+
+/* Installs version 1 of tetris, then publishes version 2 with files large enough for
+ * start_slow_command() and writes version 3 without publishing it. The build folders go
+ * to builds[0..2]. */
+static void
+install_before_big_update (Fixture *fixture, guint32 seed, char *builds[3])
+{
+  g_autoptr (CliResult) install = NULL;
+
+  builds[0] = net_write_build (&fixture->net, "v1", 2, 100 * 1024, seed);
+  builds[1] = net_write_build (&fixture->net, "big-v2", 2, SLOW_FILE_SIZE, seed + 1);
+  builds[2] = net_write_build (&fixture->net, "v3", 2, 100 * 1024, seed + 2);
+  net_create_game (&fixture->net, "tetris");
+  net_push (&fixture->net, "tetris", "1.0", builds[0]);
+  login (fixture);
+  install = CLI (fixture, "install", "tetris");
+  g_assert_cmpint (install->status, ==, 0);
+  net_push (&fixture->net, "tetris", "2.0", builds[1]);
+}
+
+/* Publishes a large version 1 of tetris, interrupts its install once it downloads and
+ * writes a version 2 without publishing it. The build folders go to builds[0..1]. */
+static void
+interrupt_big_install (Fixture *fixture, guint32 seed, char *builds[2])
+{
+  g_autoptr (GSubprocess) process = NULL;
+
+  builds[0] = net_write_build (&fixture->net, "big-v1", 2, SLOW_FILE_SIZE, seed);
+  builds[1] = net_write_build (&fixture->net, "v2", 2, 100 * 1024, seed + 1);
+  net_create_game (&fixture->net, "tetris");
+  net_push (&fixture->net, "tetris", "1.0", builds[0]);
+  login (fixture);
+  process = start_slow_install (fixture, "tetris");
+  g_usleep (300000);
+  interrupt_cli (process);
+}
+
+/* An update interrupted on its way to version 2 goes to version 3 once it is out. */
+static void
+test_cli_update_retargets_interrupted (Fixture *fixture, gconstpointer data)
+{
+  char *builds[3] = { NULL };
+  g_autofree char *path = NULL;
+  g_autofree char *replacing = NULL;
+  g_autoptr (CliResult) update = NULL;
+  g_autoptr (GSubprocess) process = NULL;
+  g_autoptr (JsonNode) queue_json = NULL;
+  JsonObject *job;
+
+  if (!fixture->started)
+    return;
+  install_before_big_update (fixture, 51, builds);
+  process = start_slow_command (fixture, "update", "tetris");
+  g_usleep (300000);
+  interrupt_cli (process);
+  path = install_path (fixture, "tetris");
+  net_assert_tree_equal (builds[0], path);
+  job = only_job (fixture, &queue_json);
+  g_assert_cmpint (json_object_get_int_member (job, "target_version"), ==, 2);
+  g_assert_cmpstr (json_object_get_string_member (job, "state"), ==, "queued");
+
+  net_push (&fixture->net, "tetris", "3.0", builds[2]);
+  update = CLI (fixture, "update", "tetris");
+  g_assert_cmpint (update->status, ==, 0);
+  replacing = g_strdup_printf ("tetris: replacing job %" G_GINT64_FORMAT
+                               " (update to version 2, queued) with job ",
+                               json_object_get_int_member (job, "id"));
+  g_assert_nonnull (strstr (update->errors, replacing));
+  g_assert_nonnull (strstr (update->errors, " (update to version 3)\n"));
+  g_assert_nonnull (strstr (update->errors, "tetris: done"));
+  net_assert_tree_equal (builds[2], path);
+  assert_nothing_left (fixture, "tetris");
+  for (guint i = 0; i < G_N_ELEMENTS (builds); i++)
+    g_free (builds[i]);
+}
+
+/* `install` without --version takes a paused install to the newest version. */
+static void
+test_cli_install_retargets_paused (Fixture *fixture, gconstpointer data)
+{
+  char *builds[2] = { NULL };
+  g_autofree char *path = NULL;
+  g_autofree char *replacing = NULL;
+  g_autoptr (CliResult) pause = NULL;
+  g_autoptr (CliResult) install = NULL;
+  g_autoptr (JsonNode) queue_json = NULL;
+  JsonObject *job;
+
+  if (!fixture->started)
+    return;
+  interrupt_big_install (fixture, 61, builds);
+  pause = CLI (fixture, "queue", "pause", "tetris");
+  g_assert_cmpint (pause->status, ==, 0);
+  job = only_job (fixture, &queue_json);
+  g_assert_cmpstr (json_object_get_string_member (job, "state"), ==, "paused");
+
+  net_push (&fixture->net, "tetris", "2.0", builds[1]);
+  install = CLI (fixture, "install", "tetris");
+  g_assert_cmpint (install->status, ==, 0);
+  replacing = g_strdup_printf ("tetris: replacing job %" G_GINT64_FORMAT
+                               " (install to version 1, paused) with job ",
+                               json_object_get_int_member (job, "id"));
+  g_assert_nonnull (strstr (install->errors, replacing));
+  g_assert_nonnull (strstr (install->errors, " (install to version 2)\n"));
+  path = install_path (fixture, "tetris");
+  net_assert_tree_equal (builds[1], path);
+  assert_nothing_left (fixture, "tetris");
+  for (guint i = 0; i < G_N_ELEMENTS (builds); i++)
+    g_free (builds[i]);
+}
+
+/* `install --version` naming the interrupted job's target resumes that job, although
+ * a newer version is out. */
+static void
+test_cli_install_same_version_resumes (Fixture *fixture, gconstpointer data)
+{
+  char *builds[2] = { NULL };
+  g_autofree char *path = NULL;
+  g_autofree char *continuing = NULL;
+  g_autoptr (CliResult) install = NULL;
+  g_autoptr (JsonNode) queue_json = NULL;
+  JsonObject *job;
+
+  if (!fixture->started)
+    return;
+  interrupt_big_install (fixture, 71, builds);
+  job = only_job (fixture, &queue_json);
+  net_push (&fixture->net, "tetris", "2.0", builds[1]);
+
+  install = CLI (fixture, "install", "tetris", "--version", "1");
+  g_assert_cmpint (install->status, ==, 0);
+  continuing = g_strdup_printf ("tetris: continuing job %" G_GINT64_FORMAT "\n",
+                                json_object_get_int_member (job, "id"));
+  g_assert_nonnull (strstr (install->errors, continuing));
+  g_assert_null (strstr (install->errors, "replacing"));
+  path = install_path (fixture, "tetris");
+  net_assert_tree_equal (builds[0], path);
+  assert_nothing_left (fixture, "tetris");
+  for (guint i = 0; i < G_N_ELEMENTS (builds); i++)
+    g_free (builds[i]);
+}
+
+/* A job that another process runs is neither replaced nor resumed: status 6. */
+static void
+test_cli_retarget_running_elsewhere (Fixture *fixture, gconstpointer data)
+{
+  char *builds[3] = { NULL };
+  g_autofree char *path = NULL;
+  g_autofree char *owner = NULL;
+  g_autoptr (CliResult) update = NULL;
+  g_autoptr (CliResult) install_newest = NULL;
+  g_autoptr (GSubprocess) first = NULL;
+  g_autoptr (JsonNode) queue_json = NULL;
+  JsonObject *job;
+
+  if (!fixture->started)
+    return;
+  install_before_big_update (fixture, 81, builds);
+  /* Version 3 is published first: its patch sets take longer to build than the slow
+   * download to version 2 runs. */
+  net_push (&fixture->net, "tetris", "3.0", builds[2]);
+  first = start_slow_cli (fixture,
+                          (const char *const[]){ "install", "tetris", "--version", "2", NULL });
+  owner = g_strdup_printf ("is running in process %s (mist-cli install)",
+                           g_subprocess_get_identifier (first));
+  update = CLI (fixture, "update", "tetris");
+  g_assert_cmpint (update->status, ==, 6);
+  g_assert_nonnull (strstr (update->errors, owner));
+  install_newest = CLI (fixture, "install", "tetris");
+  g_assert_cmpint (install_newest->status, ==, 6);
+  g_assert_nonnull (strstr (install_newest->errors, owner));
+  interrupt_cli (first);
+
+  /* The job still goes to version 2, and version 1 is still installed. */
+  job = only_job (fixture, &queue_json);
+  g_assert_cmpint (json_object_get_int_member (job, "target_version"), ==, 2);
+  path = install_path (fixture, "tetris");
+  net_assert_tree_equal (builds[0], path);
+  for (guint i = 0; i < G_N_ELEMENTS (builds); i++)
+    g_free (builds[i]);
+}
+
 static void
 add_test (const char *path, void (*func) (Fixture *, gconstpointer))
 {
@@ -940,5 +1165,9 @@ main (int argc, char **argv)
   add_test ("/net/cli/killed-commit-completed", test_cli_killed_commit_completed);
   add_test ("/net/cli/killed-uninstall-completed", test_cli_killed_uninstall_completed);
   add_test ("/net/cli/repair-blocked-by-folder", test_cli_repair_blocked_by_folder);
+  add_test ("/net/cli/update-retargets-interrupted", test_cli_update_retargets_interrupted);
+  add_test ("/net/cli/install-retargets-paused", test_cli_install_retargets_paused);
+  add_test ("/net/cli/install-same-version-resumes", test_cli_install_same_version_resumes);
+  add_test ("/net/cli/retarget-running-elsewhere", test_cli_retarget_running_elsewhere);
   return g_test_run ();
 }

@@ -356,6 +356,7 @@ test_queue_pause_resume_cancel (Fixture *fixture, gconstpointer data)
   g_autofree char *other = NULL;
   g_autoptr (MistJob) first = NULL;
   g_autoptr (MistJob) second = NULL;
+  g_autoptr (MistJob) again = NULL;
   g_autoptr (MistInstalledGame) not_installed = NULL;
   GPtrArray *jobs;
 
@@ -374,10 +375,11 @@ test_queue_pause_resume_cancel (Fixture *fixture, gconstpointer data)
   second = g_object_ref (add_job (fixture, "pong", MIST_JOB_KIND_INSTALL, 0, &error));
   g_assert_no_error (error);
 
-  /* A second job for the same game is rejected. */
-  g_assert_null (add_job (fixture, "tetris", MIST_JOB_KIND_INSTALL, 0, &error));
-  g_assert_error (error, MIST_ERROR, MIST_ERROR_CONFLICT);
-  g_clear_error (&error);
+  /* A second request for the same game and version gets the job queued already. */
+  again = add_job (fixture, "tetris", MIST_JOB_KIND_INSTALL, 0, &error);
+  g_assert_no_error (error);
+  g_assert_true (again == first);
+  g_assert_cmpuint (mist_queue_get_jobs (fixture->queue)->len, ==, 2);
 
   /* pong moves to the front; it starts once tetris is paused. */
   g_assert_true (mist_queue_move (fixture->queue, second, 0, &error));
@@ -554,6 +556,136 @@ test_queue_edits_do_not_block (Fixture *fixture, gconstpointer data)
   g_assert_cmpstr (((MistQueueJob *) g_ptr_array_index (records, 1))->game_id, ==, "beta");
 }
 
+/* The names of the files in folder, sorted. */
+static GPtrArray *
+list_files (const char *folder)
+{
+  g_autoptr (GDir) dir = g_dir_open (folder, 0, NULL);
+  GPtrArray *names = g_ptr_array_new_with_free_func (g_free);
+  const char *name;
+
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+    g_ptr_array_add (names, g_strdup (name));
+  g_ptr_array_sort (names, (GCompareFunc)g_strcmp0);
+  return names;
+}
+
+static void
+on_job_added (MistQueue *queue, MistJob *job, gpointer data)
+{
+  g_ptr_array_add (data, g_object_ref (job));
+}
+
+/* A paused job meets a request for a newer version: the new job takes its place, keeps
+ * its objects and leaves no staging behind. A job that runs is not replaced. */
+static void
+test_queue_replace_paused_job (Fixture *fixture, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *v1 = NULL;
+  g_autofree char *v2 = NULL;
+  g_autofree char *v3 = NULL;
+  g_autofree char *install_path = NULL;
+  g_autofree char *staging = NULL;
+  g_autoptr (MistJob) first = NULL;
+  g_autoptr (MistJob) other = NULL;
+  g_autoptr (MistJob) replacement = NULL;
+  g_autoptr (MistJob) running = NULL;
+  g_autoptr (GPtrArray) added = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr (GPtrArray) cached = NULL;
+  g_autoptr (GPtrArray) records = NULL;
+  g_autoptr (GPtrArray) journal = NULL;
+  g_autoptr (MistInstalledGame) installed = NULL;
+  MistJob *finished = NULL;
+  gulong added_handler;
+  gulong finished_handler;
+
+  if (!fixture->started)
+    return;
+  v1 = net_write_build (&fixture->net, "v1", 2, 400 * 1024, 41);
+  v2 = net_write_build (&fixture->net, "v2", 2, 400 * 1024, 42);
+  v3 = net_write_build (&fixture->net, "v3", 2, 400 * 1024, 43);
+  net_create_game (&fixture->net, "tetris");
+  net_create_game (&fixture->net, "pong");
+  net_push (&fixture->net, "tetris", "1.0", v1);
+  net_push (&fixture->net, "pong", "1.0", v1);
+
+  mist_downloader_set_rate_limit (fixture->downloader, 300 * 1024);
+  first = add_job (fixture, "tetris", MIST_JOB_KIND_INSTALL, 0, &error);
+  g_assert_no_error (error);
+  other = add_job (fixture, "pong", MIST_JOB_KIND_INSTALL, 0, &error);
+  g_assert_no_error (error);
+  while (mist_job_get_bytes_done (first) == 0)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_true (mist_queue_pause (fixture->queue, first, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (wait_for_job (fixture, first), ==, MIST_JOB_STATE_PAUSED);
+  g_assert_true (mist_queue_pause (fixture->queue, other, &error));
+  g_assert_no_error (error);
+  while (mist_queue_is_busy (fixture->queue))
+    g_main_context_iteration (NULL, TRUE);
+  cached = list_files (fixture->cache_dir);
+  g_assert_cmpuint (cached->len, >, 0);
+
+  net_push (&fixture->net, "tetris", "2.0", v2);
+  added_handler = g_signal_connect (fixture->queue, "job-added", G_CALLBACK (on_job_added), added);
+  finished_handler
+    = g_signal_connect (fixture->queue, "job-finished", G_CALLBACK (on_finished), &finished);
+  replacement = add_job (fixture, "tetris", MIST_JOB_KIND_INSTALL, 0, &error);
+  g_assert_no_error (error);
+  g_signal_handler_disconnect (fixture->queue, added_handler);
+  g_signal_handler_disconnect (fixture->queue, finished_handler);
+
+  /* The new job has the old one's place, and the old one left as cancelled. */
+  g_assert_true (replacement != first);
+  g_assert_cmpint (mist_job_get_target_ordinal (replacement), ==, 2);
+  g_assert_cmpint (mist_job_get_state (first), ==, MIST_JOB_STATE_CANCELLED);
+  g_assert_true (finished == first);
+  g_assert_cmpuint (added->len, ==, 1);
+  g_assert_true (g_ptr_array_index (added, 0) == replacement);
+  g_assert_cmpuint (mist_queue_get_jobs (fixture->queue)->len, ==, 2);
+  g_assert_true (g_ptr_array_index (mist_queue_get_jobs (fixture->queue), 0) == replacement);
+  records = mist_state_db_queue_list (fixture->db, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (records->len, ==, 2);
+  g_assert_cmpint (((MistQueueJob *)g_ptr_array_index (records, 0))->id, ==,
+                   mist_job_get_id (replacement));
+
+  /* What the paused job downloaded is still in the cache. */
+  for (guint i = 0; i < cached->len; i++)
+    {
+      g_autofree char *path
+        = g_build_filename (fixture->cache_dir, (char *)g_ptr_array_index (cached, i), NULL);
+
+      if (!g_str_has_suffix (path, ".part"))
+        g_assert_true (g_file_test (path, G_FILE_TEST_EXISTS));
+    }
+
+  /* The new job runs now, so a request for another version is rejected. */
+  while (mist_job_get_phase (replacement) != MIST_JOB_PHASE_DOWNLOADING)
+    g_main_context_iteration (NULL, TRUE);
+  net_push (&fixture->net, "tetris", "3.0", v3);
+  g_assert_null (add_job (fixture, "tetris", MIST_JOB_KIND_INSTALL, 0, &error));
+  g_assert_error (error, MIST_ERROR, MIST_ERROR_CONFLICT);
+  g_clear_error (&error);
+  /* A request for the version it goes to gets the running job. */
+  running = add_job (fixture, "tetris", MIST_JOB_KIND_INSTALL, 2, &error);
+  g_assert_no_error (error);
+  g_assert_true (running == replacement);
+
+  mist_downloader_set_rate_limit (fixture->downloader, 0);
+  g_assert_cmpint (wait_for_job (fixture, replacement), ==, MIST_JOB_STATE_DONE);
+  install_path = g_build_filename (fixture->games_dir, "tetris", NULL);
+  net_assert_tree_equal (v2, install_path);
+  installed = get_installed (fixture, "tetris");
+  g_assert_cmpint (installed->version_ordinal, ==, 2);
+  staging = g_build_filename (install_path, ".mist-staging", NULL);
+  g_assert_false (g_file_test (staging, G_FILE_TEST_EXISTS));
+  journal = mist_state_db_journal_list (fixture->db, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (journal->len, ==, 0);
+}
+
 static void
 add_test (const char *path, void (*func) (Fixture *, gconstpointer))
 {
@@ -573,6 +705,7 @@ main (int argc, char **argv)
   add_test ("/net/queue/restart-resumes", test_queue_restart_resumes);
   add_test ("/net/queue/other-process-keeps-cache", test_queue_other_process_keeps_cache);
   add_test ("/net/queue/pause-resume-cancel", test_queue_pause_resume_cancel);
+  add_test ("/net/queue/replace-paused-job", test_queue_replace_paused_job);
   add_test ("/net/queue/cancel-deletes-staging", test_queue_cancel_deletes_staging);
   add_test ("/net/queue/running-game-blocks-update", test_queue_running_game_blocks_update);
   add_test ("/net/queue/edits-do-not-block", test_queue_edits_do_not_block);
