@@ -80,7 +80,12 @@ typedef struct
  * with the same request, which resumes from the files already staged. A call for another
  * target version discards the staging of the previous one. Not enough disk space gives
  * MIST_ERROR_NO_SPACE with the bytes needed and free, and keeps the installed version
- * and what was staged. */
+ * and what was staged.
+ *
+ * Cancelling stops the staging before the next file (or within a file read from disk in
+ * chunks) and gives G_IO_ERROR_CANCELLED, with the installed version untouched and the
+ * staged files kept for a resume. Once the journal marks the commit, cancelling has no
+ * effect and the commit completes. */
 gboolean mist_install_apply (MistStateDb *db,
                              const MistInstallRequest *request,
                              GPtrArray **missing_objects,

@@ -1274,6 +1274,8 @@ mist_job_apply_async (MistJob *self,
 
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, mist_job_apply_async);
+  /* A commit that began completes although cancellable is cancelled meanwhile. */
+  g_task_set_check_cancellable (task, FALSE);
   if (mist_launcher_is_running (self->record->game_id))
     {
       job_fail (task, g_error_new (MIST_ERROR, MIST_ERROR_BUSY,
