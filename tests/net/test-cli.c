@@ -712,6 +712,16 @@ finish_cli (CliProcess *cli)
   return g_subprocess_get_exit_status (cli->process);
 }
 
+/* Whether one of the lines read contains text. */
+static gboolean
+cli_printed (CliProcess *cli, const char *text)
+{
+  for (guint i = 0; i < cli->lines->len; i++)
+    if (strstr (g_ptr_array_index (cli->lines, i), text) != NULL)
+      return TRUE;
+  return FALSE;
+}
+
 /* The percentages of the lines "GAME: downloading N% (...)" from index start on, in the
  * order printed. */
 static GArray *
@@ -745,6 +755,218 @@ find_stopped_at (CliProcess *cli, guint64 *done, guint64 *total)
         return TRUE;
     }
   return FALSE;
+}
+
+/* Counts the files an apply has staged in folder: their names are content hashes, and
+ * files still being built are named tmp-HASH. */
+static guint
+count_staged (const char *folder)
+{
+  g_autoptr (GDir) dir = g_dir_open (folder, 0, NULL);
+  const char *name;
+  guint count = 0;
+
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+    if (!g_str_has_prefix (name, "tmp-"))
+      count++;
+  return count;
+}
+
+/* Data files of the builds in the tests of a stopped apply. */
+#define APPLY_FILES 24
+/* Each staged file takes this long (MIST_FAULT_DELAY), so that an apply runs for seconds. */
+#define APPLY_FILE_DELAY_MS 1000
+/* Staging runs on at most this many threads (count_staging_threads() in mist-install.c). */
+#define APPLY_MAX_THREADS 4
+
+/* The first Ctrl-C during an update's apply lets it go on; the second stops it well
+ * before it would have finished, before its commit. The installed version stays and
+ * runs, and the next run finishes the update. */
+static void
+test_cli_interrupt_apply_twice (Fixture *fixture, gconstpointer data)
+{
+  g_autofree char *v1 = NULL;
+  g_autofree char *v2 = NULL;
+  g_autofree char *path = NULL;
+  g_autofree char *staging = NULL;
+  g_autofree char *delay = g_strdup_printf ("stage-file:%u", APPLY_FILE_DELAY_MS);
+  g_autoptr (CliResult) install = NULL;
+  g_autoptr (CliProcess) update = NULL;
+  g_autoptr (CliResult) queue = NULL;
+  g_autoptr (CliResult) games = NULL;
+  g_autoptr (CliResult) launch = NULL;
+  g_autoptr (CliResult) resumed = NULL;
+  g_autoptr (JsonNode) queue_json = NULL;
+  g_autoptr (JsonNode) games_json = NULL;
+  JsonObject *installed;
+  gint64 stop_requested;
+  gint64 stop_took;
+  guint staged;
+  gint64 staging_left_us;
+
+  if (!fixture->started)
+    return;
+  v1 = net_write_build (&fixture->net, "v1", APPLY_FILES, 16 * 1024, 51);
+  v2 = net_write_build (&fixture->net, "v2", APPLY_FILES, 16 * 1024, 52);
+  net_create_game (&fixture->net, "tetris");
+  net_push (&fixture->net, "tetris", "1.0", v1);
+  login (fixture);
+  install = CLI (fixture, "install", "tetris");
+  g_assert_cmpint (install->status, ==, 0);
+  net_push (&fixture->net, "tetris", "2.0", v2);
+
+  update = START_CLI (fixture, delay, "update", "tetris");
+  read_cli_until (update, "^tetris: applying$");
+  g_subprocess_send_signal (update->process, SIGINT);
+  read_cli_until (update, "press Ctrl-C again");
+  stop_requested = g_get_monotonic_time ();
+  g_subprocess_send_signal (update->process, SIGINT);
+  read_cli_until (update, "stopping the apply before its commit");
+  g_assert_cmpint (finish_cli (update), ==, 7);
+  stop_took = g_get_monotonic_time () - stop_requested;
+  g_assert_true (cli_printed (update, "tetris: stopped before the commit"));
+
+  /* The staging was cut short, and what it had left takes longer than the stop took. */
+  path = install_path (fixture, "tetris");
+  staging = g_build_filename (path, ".mist-staging", NULL);
+  staged = count_staged (staging);
+  g_assert_cmpuint (staged, <, APPLY_FILES);
+  staging_left_us = (gint64)((APPLY_FILES - staged + APPLY_MAX_THREADS - 1) / APPLY_MAX_THREADS)
+                    * APPLY_FILE_DELAY_MS * 1000;
+  g_assert_cmpint (stop_took, <, staging_left_us);
+
+  queue = CLI (fixture, "queue", "list", "--json");
+  queue_json = parse_json (queue->output);
+  g_assert_cmpuint (json_array_get_length (json_node_get_array (queue_json)), ==, 1);
+  g_assert_cmpstr (job_field (json_node_get_array (queue_json), 0, "state"), ==, "queued");
+
+  /* Version 1.0 is still installed and starts. */
+  net_assert_tree_equal (v1, path);
+  games = CLI (fixture, "games", "--json");
+  games_json = parse_json (games->output);
+  installed = json_object_get_object_member (find_game (games_json, "tetris"), "installed_version");
+  g_assert_cmpint (json_object_get_int_member (installed, "ordinal"), ==, 1);
+  launch = CLI (fixture, "launch", "tetris");
+  g_assert_cmpint (launch->status, ==, 0);
+
+  resumed = CLI (fixture, "update", "tetris");
+  g_assert_cmpint (resumed->status, ==, 0);
+  g_assert_nonnull (strstr (resumed->errors, "continuing job"));
+  net_assert_tree_equal (v2, path);
+  g_assert_false (g_file_test (staging, G_FILE_TEST_EXISTS));
+}
+
+/* Writes zeros over every pack file in the object cache, keeping their sizes and
+ * indexes: a new process then finds each entry damaged when it first reads it. */
+static void
+damage_packs (const char *objects)
+{
+  g_autoptr (GDir) dir = g_dir_open (objects, 0, NULL);
+  const char *name;
+  guint damaged = 0;
+
+  g_assert_nonnull (dir);
+  while ((name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *pack = g_build_filename (objects, name, NULL);
+      g_autofree char *zeros = NULL;
+      GStatBuf info;
+
+      if (!g_str_has_prefix (name, "pack-") || g_str_has_suffix (name, ".index"))
+        continue;
+      g_assert_cmpint (g_stat (pack, &info), ==, 0);
+      zeros = g_malloc0 ((gsize)info.st_size);
+      g_assert_true (g_file_set_contents (pack, zeros, (gssize)info.st_size, NULL));
+      damaged++;
+    }
+  g_assert_cmpuint (damaged, >, 0);
+}
+
+static void
+remove_files_in (const char *folder)
+{
+  g_autoptr (GDir) dir = g_dir_open (folder, 0, NULL);
+  const char *name;
+
+  g_assert_nonnull (dir);
+  while ((name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *file = g_build_filename (folder, name, NULL);
+
+      g_assert_cmpint (g_unlink (file), ==, 0);
+    }
+}
+
+/* Objects that the apply finds damaged in the cache are downloaded again, as a download
+ * with its progress, which the first Ctrl-C stops. */
+static void
+test_cli_interrupt_refetch (Fixture *fixture, gconstpointer data)
+{
+  g_autofree char *build = NULL;
+  g_autofree char *path = NULL;
+  g_autofree char *staging = NULL;
+  g_autofree char *objects = NULL;
+  g_autoptr (GSubprocessLauncher) launcher = NULL;
+  g_autoptr (GSubprocess) crashed = NULL;
+  g_autoptr (CliProcess) install = NULL;
+  g_autoptr (CliResult) resumed = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GArray) percents = NULL;
+  guint applying_line;
+  gint64 stop_requested;
+  gint64 stop_took;
+  guint64 done = 0;
+  guint64 total = 0;
+  /* --limit-rate below, in bytes per second */
+  const guint64 rate = 256 * 1024;
+
+  if (!fixture->started)
+    return;
+  build = net_write_build (&fixture->net, "v1", 12, 256 * 1024, 53);
+  net_create_game (&fixture->net, "tetris");
+  net_push (&fixture->net, "tetris", "1.0", build);
+  login (fixture);
+
+  /* A first run downloads the objects, stages the files and ends before the commit as a
+   * crash would. */
+  launcher = new_launcher (fixture, G_SUBPROCESS_FLAGS_STDERR_SILENCE);
+  g_subprocess_launcher_setenv (launcher, "MIST_FAULT_POINT", "before-commit", TRUE);
+  crashed = g_subprocess_launcher_spawn (launcher, &error, fixture->cli, "install", "tetris", NULL);
+  g_assert_no_error (error);
+  g_assert_true (g_subprocess_wait (crashed, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_subprocess_get_if_signaled (crashed));
+  g_assert_cmpint (g_subprocess_get_term_sig (crashed), ==, SIGKILL);
+
+  /* The download finds every object in the cache, and the apply then finds them damaged. */
+  objects = g_build_filename (fixture->cache_home, "mist", "objects", NULL);
+  path = install_path (fixture, "tetris");
+  staging = g_build_filename (path, ".mist-staging", NULL);
+  damage_packs (objects);
+  remove_files_in (staging);
+
+  install = START_CLI (fixture, NULL, "--limit-rate", "256K", "install", "tetris");
+  read_cli_until (install, "^tetris: applying$");
+  applying_line = install->lines->len;
+  read_cli_until (install, "^tetris: downloading$");
+  read_cli_until (install, "^tetris: downloading [0-9]+% \\(");
+  stop_requested = g_get_monotonic_time ();
+  g_subprocess_send_signal (install->process, SIGINT);
+  read_cli_until (install, "stopping; the download resumes on the next run");
+  g_assert_cmpint (finish_cli (install), ==, 7);
+  stop_took = g_get_monotonic_time () - stop_requested;
+
+  /* The download had its progress shown and stopped before it could have ended. */
+  percents = download_percents (install, applying_line);
+  g_assert_cmpuint (percents->len, >, 0);
+  g_assert_false (cli_printed (install, "press Ctrl-C again"));
+  g_assert_true (find_stopped_at (install, &done, &total));
+  g_assert_cmpuint (done, <, total);
+  g_assert_cmpint (stop_took, <, (gint64)((total - done) * G_USEC_PER_SEC / rate));
+
+  resumed = CLI (fixture, "install", "tetris");
+  g_assert_cmpint (resumed->status, ==, 0);
+  net_assert_tree_equal (build, path);
 }
 
 /* Ctrl-C during a download leaves the progress where it was, and the next run starts
@@ -904,6 +1126,8 @@ main (int argc, char **argv)
   add_test ("/net/cli/bad-token", test_cli_bad_token);
   add_test ("/net/cli/interrupt-resumes", test_cli_interrupt_resumes);
   add_test ("/net/cli/interrupt-waiting-job", test_cli_interrupt_waiting_job);
+  add_test ("/net/cli/interrupt-apply-twice", test_cli_interrupt_apply_twice);
+  add_test ("/net/cli/interrupt-refetch", test_cli_interrupt_refetch);
   add_test ("/net/cli/interrupt-keeps-progress", test_cli_interrupt_keeps_progress);
   add_test ("/net/cli/second-process-busy", test_cli_second_process_busy);
   add_test ("/net/cli/failed-job-replaced", test_cli_failed_job_replaced);
