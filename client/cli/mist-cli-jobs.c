@@ -98,6 +98,9 @@ on_phase (GObject *object, GParamSpec *pspec, gpointer data)
     g_hash_table_remove (progress->applying, job);
   if (phase == MIST_JOB_PHASE_FINISHED || phase == MIST_JOB_PHASE_WAITING)
     return;
+  /* Each phase counts its own bytes, so its first step is printed even when the last
+   * phase ended on the same step. */
+  g_hash_table_remove (progress->last_step, job);
   progress_clear_line (progress);
   if (!progress->terminal)
     g_printerr ("%s: %s\n", mist_job_get_game_id (job), mist_job_phase_to_string (phase));
