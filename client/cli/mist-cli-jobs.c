@@ -18,6 +18,7 @@ typedef struct
   gboolean terminal;     /* standard error is a terminal: one status line, redrawn */
   gint64 last_draw;
   GHashTable *last_step; /* MistJob * → percent step last printed, when not a terminal */
+  GHashTable *applying;  /* MistJob * set, unowned: the jobs whose last phase was applying */
 } Progress;
 
 static void
@@ -91,8 +92,15 @@ on_phase (GObject *object, GParamSpec *pspec, gpointer data)
   MistJob *job = MIST_JOB (object);
   MistJobPhase phase = mist_job_get_phase (job);
 
+  if (phase == MIST_JOB_PHASE_APPLYING)
+    g_hash_table_add (progress->applying, job);
+  else if (phase == MIST_JOB_PHASE_PLANNING || phase == MIST_JOB_PHASE_DOWNLOADING)
+    g_hash_table_remove (progress->applying, job);
   if (phase == MIST_JOB_PHASE_FINISHED || phase == MIST_JOB_PHASE_WAITING)
     return;
+  /* Each phase counts its own bytes, so its first step is printed even when the last
+   * phase ended on the same step. */
+  g_hash_table_remove (progress->last_step, job);
   progress_clear_line (progress);
   if (!progress->terminal)
     g_printerr ("%s: %s\n", mist_job_get_game_id (job), mist_job_phase_to_string (phase));
@@ -125,6 +133,12 @@ on_job_finished (MistQueue *queue, MistJob *job, gpointer data)
        * run_jobs() prints. */
       if (mist_job_get_error (job) != NULL)
         break;
+      if (g_hash_table_contains (progress->applying, job))
+        {
+          g_printerr ("%s: stopped before the commit; the installed files are unchanged\n",
+                      mist_job_get_game_id (job));
+          break;
+        }
       g_printerr ("%s: stopped at %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT " bytes\n",
                   mist_job_get_game_id (job), mist_job_get_bytes_done (job),
                   mist_job_get_bytes_total (job));
@@ -145,6 +159,7 @@ run_jobs (Cli *cli, GPtrArray *jobs)
   progress.watched = g_ptr_array_new_with_free_func (g_object_unref);
   progress.finished = g_hash_table_new (NULL, NULL);
   progress.last_step = g_hash_table_new (NULL, NULL);
+  progress.applying = g_hash_table_new (NULL, NULL);
   progress.terminal = isatty (STDERR_FILENO);
   for (guint i = 0; i < jobs->len; i++)
     {
@@ -194,6 +209,7 @@ run_jobs (Cli *cli, GPtrArray *jobs)
   g_ptr_array_unref (progress.watched);
   g_hash_table_unref (progress.finished);
   g_hash_table_unref (progress.last_step);
+  g_hash_table_unref (progress.applying);
   return status;
 }
 

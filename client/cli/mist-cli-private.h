@@ -41,6 +41,7 @@ typedef struct
   MistQueue *queue;           /* created by cli_open_queue() */
   GCancellable *cancellable;
   gboolean interrupted;       /* Ctrl-C was pressed */
+  gboolean apply_stopped;     /* Ctrl-C was pressed again during an apply */
 } Cli;
 
 typedef int (*CliCommandFunc) (Cli *cli, int argc, char **argv);

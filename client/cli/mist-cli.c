@@ -40,21 +40,21 @@ static const CliCommand commands[] = {
                                 "download queue" },
 };
 
-static const char exit_help[] =
-  "Exit status:\n"
-  "  0  success\n"
-  "  1  failure not listed below\n"
-  "  2  invalid command line\n"
-  "  3  not logged in, wrong user name or password, or the session expired\n"
-  "  4  unknown game or version, or the game is not installed\n"
-  "  5  server unreachable, TLS certificate not trusted, or server error\n"
-  "  6  busy: the game is running, a job for it is being applied, or another process\n"
-  "     (the launcher or another mist-cli) runs the same job\n"
-  "  7  interrupted with Ctrl-C; the next run resumes the download\n"
-  "  8  verify found missing or changed files\n"
-  "\n"
-  "Environment: MIST_SERVER (server URL), MIST_TOKEN (session token instead of the "
-  "keyring), MIST_STATE_DB (state database path).";
+static const char exit_help[]
+  = "Exit status:\n"
+    "  0  success\n"
+    "  1  failure not listed below\n"
+    "  2  invalid command line\n"
+    "  3  not logged in, wrong user name or password, or the session expired\n"
+    "  4  unknown game or version, or the game is not installed\n"
+    "  5  server unreachable, TLS certificate not trusted, or server error\n"
+    "  6  busy: the game is running, a job for it is being applied, or another process\n"
+    "     (the launcher or another mist-cli) runs the same job\n"
+    "  7  interrupted with Ctrl-C; the next run resumes the job\n"
+    "  8  verify found missing or changed files\n"
+    "\n"
+    "Environment: MIST_SERVER (server URL), MIST_TOKEN (session token instead of the "
+    "keyring), MIST_STATE_DB (state database path).";
 
 /* --verbose: show the engine's debug and informational messages. */
 static gboolean verbose;
@@ -333,18 +333,34 @@ queue_is_applying (MistQueue *queue)
   return FALSE;
 }
 
+/* A second Ctrl-C stops an apply, which the first lets finish. */
+static void
+stop_applying (Cli *cli)
+{
+  if (cli->apply_stopped || cli->queue == NULL || !queue_is_applying (cli->queue))
+    return;
+  cli->apply_stopped = TRUE;
+  g_printerr ("\nmist-cli: stopping the apply before its commit, so the installed version "
+              "stays as it was and playable. Run the same command again to finish the job. A "
+              "commit already under way completes first.\n");
+  mist_queue_stop_applying (cli->queue);
+}
+
 static gboolean
 on_interrupt (gpointer data)
 {
   Cli *cli = data;
 
   if (cli->interrupted)
-    return G_SOURCE_CONTINUE;
+    {
+      stop_applying (cli);
+      return G_SOURCE_CONTINUE;
+    }
   cli->interrupted = TRUE;
   if (cli->queue != NULL && queue_is_applying (cli->queue))
     g_printerr (
-      "\nmist-cli: stopping once the files being applied are in place; other downloads resume "
-      "on the next run\n");
+      "\nmist-cli: stopping once the files being applied are in place (press Ctrl-C again to "
+      "stop the apply too); other downloads resume on the next run\n");
   else
     g_printerr ("\nmist-cli: stopping; the download resumes on the next run\n");
   if (cli->queue != NULL)

@@ -72,6 +72,10 @@ describe_state (MistDownloadItem *item)
                                                  : _("unknown error"));
     case MIST_DOWNLOAD_STATE_QUEUED:
     default:
+      /* A job stopped or waiting for its apply has bytes in the object cache already. */
+      if (mist_download_item_get_bytes_done (item) > 0)
+        /* TRANSLATORS: a queued job that has downloaded part of its size, "12 MB of 38 MB" */
+        return g_strdup_printf (_ ("Queued, %s of %s downloaded"), done, total);
       /* TRANSLATORS: a job waiting in the queue, with its download size */
       return g_strdup_printf (_("Queued, %s to download"), total);
     }

@@ -5,6 +5,7 @@
 #include "mist-fault.h"
 
 #include <signal.h>
+#include <string.h>
 #include <unistd.h>
 
 static GHashTable *fault_counts; /* name → count reached, guarded by fault_lock */
@@ -34,4 +35,26 @@ mist_fault_point (const char *name)
       kill (getpid (), SIGKILL);
       _exit (137);
     }
+}
+
+void
+mist_fault_delay (const char *name, GCancellable *cancellable)
+{
+  const char *requested = g_getenv ("MIST_FAULT_DELAY");
+  const char *colon = requested != NULL ? strchr (requested, ':') : NULL;
+  guint64 milliseconds = 0;
+  GPollFD poll_fd;
+
+  if (colon == NULL || strlen (name) != (gsize)(colon - requested)
+      || strncmp (requested, name, strlen (name)) != 0
+      || !g_ascii_string_to_unsigned (colon + 1, 10, 1, G_MAXINT, &milliseconds, NULL))
+    return;
+
+  if (cancellable != NULL && g_cancellable_make_pollfd (cancellable, &poll_fd))
+    {
+      g_poll (&poll_fd, 1, (gint)milliseconds);
+      g_cancellable_release_fd (cancellable);
+    }
+  else
+    g_usleep (milliseconds * 1000);
 }

@@ -1,4 +1,4 @@
-/* mist-fault.h: named crash points for the crash tests
+/* mist-fault.h: named crash and delay points for the crash and interruption tests
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
@@ -7,13 +7,19 @@
  * when its name matches exactly ("before-commit") or matches with the count of times the
  * point was reached so far ("after-rename-3" is the third rename). Without the variable
  * a point costs one branch.
+ *
+ * When MIST_FAULT_DELAY is NAME:MILLISECONDS ("stage-file:500"), the delay point NAME
+ * waits that long each time it is reached, as a slow disk would make it.
  */
 #pragma once
 
-#include <glib.h>
+#include <gio/gio.h>
 
 G_BEGIN_DECLS
 
 void mist_fault_point (const char *name);
+/* Waits as MIST_FAULT_DELAY asks, returning early once cancellable (nullable) is
+ * cancelled. */
+void mist_fault_delay (const char *name, GCancellable *cancellable);
 
 G_END_DECLS

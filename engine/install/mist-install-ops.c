@@ -579,6 +579,9 @@ mist_install_apply_async (MistStateDb *db,
   data->plan = mist_plan_ref (request->plan);
   g_task_set_source_tag (task, mist_install_apply_async);
   g_task_set_task_data (task, data, (GDestroyNotify) async_data_free);
+  /* A commit that began completes although cancellable is cancelled meanwhile, and the
+   * result must then report the new version as installed. */
+  g_task_set_check_cancellable (task, FALSE);
   g_task_run_in_thread (task, apply_thread);
 }
 

@@ -453,6 +453,7 @@ stage_file (Stager *stager, MistPlanFile *file, GError **error)
   gboolean built = FALSE;
   gboolean verified = FALSE; /* the content was hashed while it was built */
 
+  mist_fault_delay ("stage-file", context->cancellable);
   out_fd = create_temporary (context->staging_fd, temporary, error);
   if (out_fd < 0)
     return FALSE;
@@ -1448,6 +1449,10 @@ mist_install_apply (MistStateDb *db,
       install_fs_set_error (error, errno, "flush the staged files in", request->install_path);
       goto out;
     }
+  /* Stopping is safe up to here: past the mark, only completing the commit leaves the
+   * game playable. */
+  if (g_cancellable_set_error_if_cancelled (cancellable, error))
+    goto out;
   if (!mist_state_db_journal_set_state (db, entry->id, MIST_JOURNAL_STATE_COMMITTING, error))
     goto out;
   entry->state = MIST_JOURNAL_STATE_COMMITTING;

@@ -83,7 +83,12 @@ typedef struct
  * MIST_ERROR_NO_SPACE with the bytes needed and free, and keeps the installed version
  * and what was staged. Something in the way of a file to place that cannot be replaced
  * without losing data (mist-obstruction.h) gives MIST_ERROR_INVALID_PATH naming it,
- * before the commit, and keeps the installed version and what was staged too. */
+ * before the commit, and keeps the installed version and what was staged too.
+ *
+ * Cancelling stops the staging before the next file (or within a file read from disk in
+ * chunks) and gives G_IO_ERROR_CANCELLED, with the installed version untouched and the
+ * staged files kept for a resume. Once the journal marks the commit, cancelling has no
+ * effect and the commit completes. */
 gboolean mist_install_apply (MistStateDb *db,
                              const MistInstallRequest *request,
                              GPtrArray **missing_objects,

@@ -846,10 +846,29 @@ on_download_progress (GObject *object, GParamSpec *pspec, gpointer data)
 {
   MistJob *self = data;
   MistDownload *download = MIST_DOWNLOAD (object);
+  guint64 total = mist_download_get_bytes_total (download);
+  /* A pack entry cut off by a stop or a failed request is dropped and later fetched
+   * whole: the job keeps the bytes it showed instead of moving back. */
+  guint64 done = MAX (mist_download_get_bytes_done (download), self->record->bytes_done);
 
-  set_progress (self, mist_download_get_bytes_done (download),
-                mist_download_get_bytes_total (download), mist_download_get_speed (download),
+  set_progress (self, MIN (done, total), total, mist_download_get_speed (download),
                 mist_download_get_eta (download));
+}
+
+/* Runs download with the task's cancellable, as the job's downloading phase. Progress
+ * starts at the bytes that the object cache contains already, so a resumed job does not
+ * start from 0. NOTE: pack entries that a stop cut off are not kept, so a resumed job
+ * may start a little below the bytes it showed when it stopped. */
+static void
+job_run_download (GTask *task, MistDownload *download, GAsyncReadyCallback callback)
+{
+  MistJob *self = g_task_get_source_object (task);
+
+  mist_download_run_async (download, g_task_get_cancellable (task), callback, task);
+  mist_job_set_phase (self, MIST_JOB_PHASE_DOWNLOADING);
+  set_progress (self, mist_download_get_bytes_done (download),
+                mist_download_get_bytes_total (download), 0, -1);
+  g_signal_connect (download, "notify::bytes-done", G_CALLBACK (on_download_progress), self);
 }
 
 /* Returns the download task once both the download and early staging ended. */
@@ -1060,12 +1079,7 @@ job_download_objects (GTask *task)
 
   g_clear_object (&self->download);
   self->download = job_create_download (self, objects);
-  mist_job_set_phase (self, MIST_JOB_PHASE_DOWNLOADING);
-  set_progress (self, 0, mist_download_get_bytes_total (self->download), 0, -1);
-  g_signal_connect (self->download, "notify::bytes-done", G_CALLBACK (on_download_progress),
-                    self);
-  mist_download_run_async (self->download, g_task_get_cancellable (task),
-                           on_objects_downloaded, task);
+  job_run_download (task, self->download, on_objects_downloaded);
   job_start_early_staging (task);
 }
 
@@ -1180,13 +1194,16 @@ static void
 on_missing_downloaded (GObject *source, GAsyncResult *result, gpointer data)
 {
   GTask *task = data;
+  MistJob *self = g_task_get_source_object (task);
   GError *error = NULL;
 
+  g_signal_handlers_disconnect_by_data (source, self);
   if (!mist_download_run_finish (MIST_DOWNLOAD (source), result, &error))
     {
       job_fail (task, error);
       return;
     }
+  mist_job_set_phase (self, MIST_JOB_PHASE_APPLYING);
   job_apply_with_request (task);
 }
 
@@ -1208,7 +1225,8 @@ on_applied (GObject *source, GAsyncResult *result, gpointer data)
     }
 
   /* An object deleted from the cache since the download (by hand, or a full disk):
-   * fetch the missing ones once more, and apply again, which resumes the staging. */
+   * fetch the missing ones once more, and apply again, which resumes the staging. The
+   * fetch is a download phase of its own, which a stop of the queue's downloads ends. */
   if (g_error_matches (error, MIST_ERROR, MIST_ERROR_NOT_FOUND) && missing != NULL &&
       missing->len > 0 && g_object_get_data (G_OBJECT (task), "refetched") == NULL)
     {
@@ -1218,8 +1236,7 @@ on_applied (GObject *source, GAsyncResult *result, gpointer data)
                self->record->game_id, missing->len);
       g_clear_error (&error);
       g_object_set_data (G_OBJECT (task), "refetched", GINT_TO_POINTER (TRUE));
-      mist_download_run_async (download, g_task_get_cancellable (task), on_missing_downloaded,
-                               task);
+      job_run_download (task, download, on_missing_downloaded);
       return;
     }
   if (g_error_matches (error, MIST_ERROR, MIST_ERROR_NOT_FOUND) && missing != NULL
@@ -1274,6 +1291,8 @@ mist_job_apply_async (MistJob *self,
 
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, mist_job_apply_async);
+  /* A commit that began completes although cancellable is cancelled meanwhile. */
+  g_task_set_check_cancellable (task, FALSE);
   if (mist_launcher_is_running (self->record->game_id))
     {
       job_fail (task, g_error_new (MIST_ERROR, MIST_ERROR_BUSY,

@@ -39,8 +39,11 @@ const char *mist_job_get_install_path (MistJob *self);
 MistJobState mist_job_get_state (MistJob *self);
 MistJobPhase mist_job_get_phase (MistJob *self);
 
-/* Download progress: "bytes-done", "bytes-total", "speed" (bytes/s) and "eta" (seconds,
- * -1 when unknown). Before planning, bytes-total is the last value saved. */
+/* Progress: "bytes-done", "bytes-total", "speed" (bytes/s) and "eta" (seconds, -1 when
+ * unknown). While downloading, they count the objects of the download: bytes-done starts
+ * at the bytes the object cache holds already and does not decrease, also when the job
+ * stops. While applying, they count the bytes of the files staged. Before planning,
+ * they are the last values saved. */
 guint64 mist_job_get_bytes_done (MistJob *self);
 guint64 mist_job_get_bytes_total (MistJob *self);
 guint64 mist_job_get_speed (MistJob *self);

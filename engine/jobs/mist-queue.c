@@ -28,6 +28,7 @@ typedef struct
   MistJobState stop_state;
   gint64 last_saved;         /* monotonic time of the last progress write */
   gulong progress_handler;
+  gulong phase_handler;
   int lock_fd;               /* holds the job's lock while it runs here, else -1 */
   /* Another process holds the job's lock: it is not started here until resumed. */
   gboolean locked_elsewhere;
@@ -79,6 +80,8 @@ entry_free (gpointer data)
 
   if (entry->progress_handler != 0)
     g_signal_handler_disconnect (entry->job, entry->progress_handler);
+  if (entry->phase_handler != 0)
+    g_signal_handler_disconnect (entry->job, entry->phase_handler);
   mist_job_lock_release (entry->lock_fd);
   g_clear_object (&entry->cancellable);
   g_clear_object (&entry->job);
@@ -252,6 +255,21 @@ on_job_progress (GObject *object, GParamSpec *pspec, gpointer data)
                                           NULL);
 }
 
+static void stop_entry (MistQueue *self, Entry *entry, MistJobState stop_state);
+
+/* An apply that fetches the objects it found missing downloads again: once the queue is
+ * stopped, that download stops as the others did. */
+static void
+on_job_phase (GObject *object, GParamSpec *pspec, gpointer data)
+{
+  Entry *entry = data;
+
+  if (entry->queue->stopped && entry->cancellable != NULL
+      && entry->stop_state == MIST_JOB_STATE_RUNNING
+      && mist_job_get_phase (entry->job) == MIST_JOB_PHASE_DOWNLOADING)
+    stop_entry (entry->queue, entry, MIST_JOB_STATE_QUEUED);
+}
+
 /* Adds job (owned) to the queue at index, at the end when index is past it. */
 static Entry *
 queue_insert (MistQueue *self, MistJob *job, guint index)
@@ -264,6 +282,7 @@ queue_insert (MistQueue *self, MistJob *job, guint index)
   entry->lock_fd = -1;
   entry->progress_handler = g_signal_connect (job, "notify::bytes-done",
                                               G_CALLBACK (on_job_progress), entry);
+  entry->phase_handler = g_signal_connect (job, "notify::phase", G_CALLBACK (on_job_phase), entry);
   g_ptr_array_insert (self->entries, (gint)MIN (index, self->entries->len), entry);
   rebuild_job_view (self);
   g_signal_emit (self, signals[SIGNAL_JOB_ADDED], 0, job);
@@ -665,6 +684,15 @@ check_entry (MistQueue *self, MistJob *job, Entry **entry, GError **error)
   return TRUE;
 }
 
+/* Returns whether entry's job builds or commits files, which a pause, a cancel or
+ * mist_queue_stop() leaves to finish. A job in the apply slot that fetches missing
+ * objects downloads, and stops like any download. */
+static gboolean
+entry_is_applying (MistQueue *self, Entry *entry)
+{
+  return self->applying == entry && mist_job_get_phase (entry->job) == MIST_JOB_PHASE_APPLYING;
+}
+
 /* Stops a running job; finish_run() sets stop_state once the work has stopped. */
 static void
 stop_entry (MistQueue *self, Entry *entry, MistJobState stop_state)
@@ -687,7 +715,7 @@ mist_queue_pause (MistQueue *self, MistJob *job, GError **error)
 
   if (entry->cancellable != NULL)
     {
-      if (self->applying == entry)
+      if (entry_is_applying (self, entry))
         {
           g_set_error (error, MIST_ERROR, MIST_ERROR_BUSY,
                        "%s is being applied and finishes in a moment; it cannot be paused now",
@@ -777,7 +805,7 @@ mist_queue_cancel (MistQueue *self, MistJob *job, GError **error)
   if (!check_entry (self, job, &entry, error))
     return FALSE;
 
-  if (self->applying == entry)
+  if (entry_is_applying (self, entry))
     {
       g_set_error (error, MIST_ERROR, MIST_ERROR_BUSY,
                    "%s is being applied and finishes in a moment; it cannot be cancelled now",
@@ -1415,11 +1443,21 @@ mist_queue_stop (MistQueue *self)
     {
       Entry *entry = g_ptr_array_index (self->entries, i);
 
-      /* An apply is left to finish: its transaction is short and stopping it only
-       * means redoing the staging on the next run. */
-      if (entry->cancellable != NULL && entry != self->applying)
+      /* An apply is left to finish, as it is mostly short: mist_queue_stop_applying()
+       * stops it too. */
+      if (entry->cancellable != NULL && !entry_is_applying (self, entry))
         stop_entry (self, entry, MIST_JOB_STATE_QUEUED);
     }
+}
+
+void
+mist_queue_stop_applying (MistQueue *self)
+{
+  g_return_if_fail (MIST_IS_QUEUE (self));
+
+  mist_queue_stop (self);
+  if (self->applying != NULL && self->applying->cancellable != NULL)
+    stop_entry (self, self->applying, MIST_JOB_STATE_QUEUED);
 }
 
 /* Planning without a queue entry */

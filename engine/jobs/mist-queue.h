@@ -95,6 +95,11 @@ gboolean mist_queue_move (MistQueue *self, MistJob *job, guint index, GError **e
  * afterwards. For a program that is about to exit. "job-finished" is emitted for each
  * stopped job once its files are closed. */
 void mist_queue_stop (MistQueue *self);
+/* Stops as mist_queue_stop() does, and also the job being applied, which stays queued:
+ * its staging stops before the commit, so the installed version stays as it was and the
+ * next mist_queue_load_async() resumes the job from the staged files. A commit that has
+ * begun completes, as only that keeps the game playable. */
+void mist_queue_stop_applying (MistQueue *self);
 
 /* Computes the plan a job with these arguments would follow, without queueing it or
  * downloading anything. */

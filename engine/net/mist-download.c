@@ -588,7 +588,12 @@ mist_download_run_async (MistDownload *self,
 
       entry->done = FALSE;
       entry->in_span = FALSE;
-      entry->on_disk = mist_downloader_get_partial_size (self->downloader, entry->object_id);
+      /* Objects stored by an earlier run count from the start, not once their turn for a
+       * transfer slot comes. */
+      if (mist_downloader_has_object (self->downloader, entry->object_id))
+        entry->on_disk = entry->size;
+      else
+        entry->on_disk = mist_downloader_get_partial_size (self->downloader, entry->object_id);
       self->bytes_done += entry->on_disk;
     }
   fetches = plan_spans (self);

@@ -108,6 +108,24 @@ test_progress_speed_and_eta (Fixture *fixture, gconstpointer data)
                    MIST_GAME_STATE_DOWNLOADING);
 }
 
+/* A job stopped partway, or loaded after a restart, shows what it has downloaded. */
+static void
+test_queued_row_shows_downloaded (Fixture *fixture, gconstpointer data)
+{
+  MistDownloadItem *job = add_job (fixture, 0, "1.0", "1.1", MIST_DOWNLOAD_STATE_QUEUED);
+  const char *status;
+
+  mist_download_item_set_progress (job, 12000000, 38000000, 0, -1);
+  status = mist_download_row_get_status_text (row_at (fixture, 0));
+  g_assert_nonnull (strstr (status, "Queued"));
+  g_assert_nonnull (strstr (status, "12.0\u00a0MB of 38.0\u00a0MB downloaded"));
+  g_assert_cmpfloat (mist_game_item_get_progress (fixture->games[0]), >, 0.3);
+
+  mist_download_item_set_progress (job, 0, 38000000, 0, -1);
+  status = mist_download_row_get_status_text (row_at (fixture, 0));
+  g_assert_nonnull (strstr (status, "38.0\u00a0MB to download"));
+}
+
 static void
 test_pause_and_resume_row (Fixture *fixture, gconstpointer data)
 {
@@ -275,6 +293,7 @@ main (int argc, char *argv[])
   g_test_add ("/gui/downloads-page/" path, Fixture, NULL, fixture_set_up, func, fixture_tear_down)
   ADD ("empty-then-queue", test_empty_then_queue);
   ADD ("progress-speed-and-eta", test_progress_speed_and_eta);
+  ADD ("queued-row-shows-downloaded", test_queued_row_shows_downloaded);
   ADD ("pause-and-resume-row", test_pause_and_resume_row);
   ADD ("move-buttons", test_move_buttons);
   ADD ("drag-and-drop-reorders", test_drag_and_drop_reorders);

@@ -635,6 +635,403 @@ test_cli_interrupt_waiting_job (Fixture *fixture, gconstpointer data)
     tetris_bytes);
 }
 
+/* A mist-cli process whose standard error the test reads line by line. */
+typedef struct
+{
+  GSubprocess *process;
+  GDataInputStream *errors;
+  GPtrArray *lines; /* char *: every line read so far */
+} CliProcess;
+
+static void
+cli_process_free (CliProcess *cli)
+{
+  g_clear_object (&cli->errors);
+  g_clear_object (&cli->process);
+  g_ptr_array_unref (cli->lines);
+  g_free (cli);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (CliProcess, cli_process_free)
+
+/* Starts mist-cli with args (NULL-terminated), with MIST_FAULT_DELAY set to fault_delay
+ * unless it is NULL. */
+static CliProcess *
+start_cli_process (Fixture *fixture, const char *fault_delay, const char *const *args)
+{
+  g_autoptr (GSubprocessLauncher) launcher = NULL;
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr (GError) error = NULL;
+  CliProcess *cli = g_new0 (CliProcess, 1);
+
+  launcher
+    = new_launcher (fixture, G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
+  if (fault_delay != NULL)
+    g_subprocess_launcher_setenv (launcher, "MIST_FAULT_DELAY", fault_delay, TRUE);
+  g_ptr_array_add (argv, fixture->cli);
+  for (guint i = 0; args[i] != NULL; i++)
+    g_ptr_array_add (argv, (gpointer)args[i]);
+  g_ptr_array_add (argv, NULL);
+  cli->process = g_subprocess_launcher_spawnv (launcher, (const char *const *)argv->pdata, &error);
+  g_assert_no_error (error);
+  cli->errors = g_data_input_stream_new (g_subprocess_get_stderr_pipe (cli->process));
+  cli->lines = g_ptr_array_new_with_free_func (g_free);
+  return cli;
+}
+
+#define START_CLI(fixture, fault_delay, ...)                                                       \
+  start_cli_process ((fixture), (fault_delay), (const char *const[]){ __VA_ARGS__, NULL })
+
+/* Returns the next line of standard error, or NULL at its end. */
+static const char *
+read_cli_line (CliProcess *cli)
+{
+  g_autoptr (GError) error = NULL;
+  char *line = g_data_input_stream_read_line_utf8 (cli->errors, NULL, NULL, &error);
+
+  g_assert_no_error (error);
+  if (line == NULL)
+    return NULL;
+  if (g_test_verbose ())
+    g_printerr ("mist-cli: %s\n", line);
+  g_ptr_array_add (cli->lines, line);
+  return line;
+}
+
+/* Reads standard error up to the first line that matches pattern (a GRegex) and returns
+ * that line; fails when the output ends first. */
+static const char *
+read_cli_until (CliProcess *cli, const char *pattern)
+{
+  const char *line;
+
+  while ((line = read_cli_line (cli)) != NULL)
+    if (g_regex_match_simple (pattern, line, 0, 0))
+      return line;
+  g_error ("mist-cli ended without printing a line that matches “%s”", pattern);
+}
+
+/* Reads the rest of standard error and waits for the process; returns its exit status. */
+static int
+finish_cli (CliProcess *cli)
+{
+  g_autoptr (GError) error = NULL;
+
+  while (read_cli_line (cli) != NULL)
+    ;
+  g_assert_true (g_subprocess_wait (cli->process, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_subprocess_get_if_exited (cli->process));
+  return g_subprocess_get_exit_status (cli->process);
+}
+
+/* Whether one of the lines read contains text. */
+static gboolean
+cli_printed (CliProcess *cli, const char *text)
+{
+  for (guint i = 0; i < cli->lines->len; i++)
+    if (strstr (g_ptr_array_index (cli->lines, i), text) != NULL)
+      return TRUE;
+  return FALSE;
+}
+
+/* The percentages of the lines "GAME: downloading N% (...)" from index start on, in the
+ * order printed. */
+static GArray *
+download_percents (CliProcess *cli, guint start)
+{
+  GArray *percents = g_array_new (FALSE, FALSE, sizeof (guint));
+
+  for (guint i = start; i < cli->lines->len; i++)
+    {
+      const char *line = g_ptr_array_index (cli->lines, i);
+      const char *found = strstr (line, ": downloading ");
+      guint percent;
+
+      if (found != NULL && sscanf (found, ": downloading %u%%", &percent) == 1)
+        g_array_append_val (percents, percent);
+    }
+  return percents;
+}
+
+/* Parses "GAME: stopped at X of Y bytes" from the lines read. */
+static gboolean
+find_stopped_at (CliProcess *cli, guint64 *done, guint64 *total)
+{
+  for (guint i = 0; i < cli->lines->len; i++)
+    {
+      const char *found = strstr (g_ptr_array_index (cli->lines, i), ": stopped at ");
+
+      if (found != NULL
+          && sscanf (found, ": stopped at %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT, done, total)
+               == 2)
+        return TRUE;
+    }
+  return FALSE;
+}
+
+/* Counts the files an apply has staged in folder: their names are content hashes, and
+ * files still being built are named tmp-HASH. */
+static guint
+count_staged (const char *folder)
+{
+  g_autoptr (GDir) dir = g_dir_open (folder, 0, NULL);
+  const char *name;
+  guint count = 0;
+
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+    if (!g_str_has_prefix (name, "tmp-"))
+      count++;
+  return count;
+}
+
+/* Data files of the builds in the tests of a stopped apply. */
+#define APPLY_FILES 24
+/* Each staged file takes this long (MIST_FAULT_DELAY), so that an apply runs for seconds. */
+#define APPLY_FILE_DELAY_MS 1000
+/* Staging runs on at most this many threads (count_staging_threads() in mist-install.c). */
+#define APPLY_MAX_THREADS 4
+
+/* The first Ctrl-C during an update's apply lets it go on; the second stops it well
+ * before it would have finished, before its commit. The installed version stays and
+ * runs, and the next run finishes the update. */
+static void
+test_cli_interrupt_apply_twice (Fixture *fixture, gconstpointer data)
+{
+  g_autofree char *v1 = NULL;
+  g_autofree char *v2 = NULL;
+  g_autofree char *path = NULL;
+  g_autofree char *staging = NULL;
+  g_autofree char *delay = g_strdup_printf ("stage-file:%u", APPLY_FILE_DELAY_MS);
+  g_autoptr (CliResult) install = NULL;
+  g_autoptr (CliProcess) update = NULL;
+  g_autoptr (CliResult) queue = NULL;
+  g_autoptr (CliResult) games = NULL;
+  g_autoptr (CliResult) launch = NULL;
+  g_autoptr (CliResult) resumed = NULL;
+  g_autoptr (JsonNode) queue_json = NULL;
+  g_autoptr (JsonNode) games_json = NULL;
+  JsonObject *installed;
+  gint64 stop_requested;
+  gint64 stop_took;
+  guint staged;
+  gint64 staging_left_us;
+
+  if (!fixture->started)
+    return;
+  v1 = net_write_build (&fixture->net, "v1", APPLY_FILES, 16 * 1024, 51);
+  v2 = net_write_build (&fixture->net, "v2", APPLY_FILES, 16 * 1024, 52);
+  net_create_game (&fixture->net, "tetris");
+  net_push (&fixture->net, "tetris", "1.0", v1);
+  login (fixture);
+  install = CLI (fixture, "install", "tetris");
+  g_assert_cmpint (install->status, ==, 0);
+  net_push (&fixture->net, "tetris", "2.0", v2);
+
+  update = START_CLI (fixture, delay, "update", "tetris");
+  read_cli_until (update, "^tetris: applying$");
+  g_subprocess_send_signal (update->process, SIGINT);
+  read_cli_until (update, "press Ctrl-C again");
+  stop_requested = g_get_monotonic_time ();
+  g_subprocess_send_signal (update->process, SIGINT);
+  read_cli_until (update, "stopping the apply before its commit");
+  g_assert_cmpint (finish_cli (update), ==, 7);
+  stop_took = g_get_monotonic_time () - stop_requested;
+  g_assert_true (cli_printed (update, "tetris: stopped before the commit"));
+
+  /* The staging was cut short, and what it had left takes longer than the stop took. */
+  path = install_path (fixture, "tetris");
+  staging = g_build_filename (path, ".mist-staging", NULL);
+  staged = count_staged (staging);
+  g_assert_cmpuint (staged, <, APPLY_FILES);
+  staging_left_us = (gint64)((APPLY_FILES - staged + APPLY_MAX_THREADS - 1) / APPLY_MAX_THREADS)
+                    * APPLY_FILE_DELAY_MS * 1000;
+  g_assert_cmpint (stop_took, <, staging_left_us);
+
+  queue = CLI (fixture, "queue", "list", "--json");
+  queue_json = parse_json (queue->output);
+  g_assert_cmpuint (json_array_get_length (json_node_get_array (queue_json)), ==, 1);
+  g_assert_cmpstr (job_field (json_node_get_array (queue_json), 0, "state"), ==, "queued");
+
+  /* Version 1.0 is still installed and starts. */
+  net_assert_tree_equal (v1, path);
+  games = CLI (fixture, "games", "--json");
+  games_json = parse_json (games->output);
+  installed = json_object_get_object_member (find_game (games_json, "tetris"), "installed_version");
+  g_assert_cmpint (json_object_get_int_member (installed, "ordinal"), ==, 1);
+  launch = CLI (fixture, "launch", "tetris");
+  g_assert_cmpint (launch->status, ==, 0);
+
+  resumed = CLI (fixture, "update", "tetris");
+  g_assert_cmpint (resumed->status, ==, 0);
+  g_assert_nonnull (strstr (resumed->errors, "continuing job"));
+  net_assert_tree_equal (v2, path);
+  g_assert_false (g_file_test (staging, G_FILE_TEST_EXISTS));
+}
+
+/* Writes zeros over every pack file in the object cache, keeping their sizes and
+ * indexes: a new process then finds each entry damaged when it first reads it. */
+static void
+damage_packs (const char *objects)
+{
+  g_autoptr (GDir) dir = g_dir_open (objects, 0, NULL);
+  const char *name;
+  guint damaged = 0;
+
+  g_assert_nonnull (dir);
+  while ((name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *pack = g_build_filename (objects, name, NULL);
+      g_autofree char *zeros = NULL;
+      GStatBuf info;
+
+      if (!g_str_has_prefix (name, "pack-") || g_str_has_suffix (name, ".index"))
+        continue;
+      g_assert_cmpint (g_stat (pack, &info), ==, 0);
+      zeros = g_malloc0 ((gsize)info.st_size);
+      g_assert_true (g_file_set_contents (pack, zeros, (gssize)info.st_size, NULL));
+      damaged++;
+    }
+  g_assert_cmpuint (damaged, >, 0);
+}
+
+static void
+remove_files_in (const char *folder)
+{
+  g_autoptr (GDir) dir = g_dir_open (folder, 0, NULL);
+  const char *name;
+
+  g_assert_nonnull (dir);
+  while ((name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *file = g_build_filename (folder, name, NULL);
+
+      g_assert_cmpint (g_unlink (file), ==, 0);
+    }
+}
+
+/* Objects that the apply finds damaged in the cache are downloaded again, as a download
+ * with its progress, which the first Ctrl-C stops. */
+static void
+test_cli_interrupt_refetch (Fixture *fixture, gconstpointer data)
+{
+  g_autofree char *build = NULL;
+  g_autofree char *path = NULL;
+  g_autofree char *staging = NULL;
+  g_autofree char *objects = NULL;
+  g_autoptr (GSubprocessLauncher) launcher = NULL;
+  g_autoptr (GSubprocess) crashed = NULL;
+  g_autoptr (CliProcess) install = NULL;
+  g_autoptr (CliResult) resumed = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GArray) percents = NULL;
+  guint applying_line;
+  gint64 stop_requested;
+  gint64 stop_took;
+  guint64 done = 0;
+  guint64 total = 0;
+  /* --limit-rate below, in bytes per second */
+  const guint64 rate = 256 * 1024;
+
+  if (!fixture->started)
+    return;
+  build = net_write_build (&fixture->net, "v1", 12, 256 * 1024, 53);
+  net_create_game (&fixture->net, "tetris");
+  net_push (&fixture->net, "tetris", "1.0", build);
+  login (fixture);
+
+  /* A first run downloads the objects, stages the files and ends before the commit as a
+   * crash would. */
+  launcher = new_launcher (fixture, G_SUBPROCESS_FLAGS_STDERR_SILENCE);
+  g_subprocess_launcher_setenv (launcher, "MIST_FAULT_POINT", "before-commit", TRUE);
+  crashed = g_subprocess_launcher_spawn (launcher, &error, fixture->cli, "install", "tetris", NULL);
+  g_assert_no_error (error);
+  g_assert_true (g_subprocess_wait (crashed, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_subprocess_get_if_signaled (crashed));
+  g_assert_cmpint (g_subprocess_get_term_sig (crashed), ==, SIGKILL);
+
+  /* The download finds every object in the cache, and the apply then finds them damaged. */
+  objects = g_build_filename (fixture->cache_home, "mist", "objects", NULL);
+  path = install_path (fixture, "tetris");
+  staging = g_build_filename (path, ".mist-staging", NULL);
+  damage_packs (objects);
+  remove_files_in (staging);
+
+  install = START_CLI (fixture, NULL, "--limit-rate", "256K", "install", "tetris");
+  read_cli_until (install, "^tetris: applying$");
+  applying_line = install->lines->len;
+  read_cli_until (install, "^tetris: downloading$");
+  read_cli_until (install, "^tetris: downloading [0-9]+% \\(");
+  stop_requested = g_get_monotonic_time ();
+  g_subprocess_send_signal (install->process, SIGINT);
+  read_cli_until (install, "stopping; the download resumes on the next run");
+  g_assert_cmpint (finish_cli (install), ==, 7);
+  stop_took = g_get_monotonic_time () - stop_requested;
+
+  /* The download had its progress shown and stopped before it could have ended. */
+  percents = download_percents (install, applying_line);
+  g_assert_cmpuint (percents->len, >, 0);
+  g_assert_false (cli_printed (install, "press Ctrl-C again"));
+  g_assert_true (find_stopped_at (install, &done, &total));
+  g_assert_cmpuint (done, <, total);
+  g_assert_cmpint (stop_took, <, (gint64)((total - done) * G_USEC_PER_SEC / rate));
+
+  resumed = CLI (fixture, "install", "tetris");
+  g_assert_cmpint (resumed->status, ==, 0);
+  net_assert_tree_equal (build, path);
+}
+
+/* Ctrl-C during a download leaves the progress where it was, and the next run starts
+ * from the bytes the first one stored. */
+static void
+test_cli_interrupt_keeps_progress (Fixture *fixture, gconstpointer data)
+{
+  g_autofree char *build = NULL;
+  g_autofree char *path = NULL;
+  g_autoptr (CliProcess) first = NULL;
+  g_autoptr (CliProcess) second = NULL;
+  g_autoptr (GArray) before = NULL;
+  g_autoptr (GArray) after = NULL;
+  guint64 done = 0;
+  guint64 total = 0;
+  guint last = 0;
+
+  if (!fixture->started)
+    return;
+  /* Small files, so that they travel as pack entries, of which the ones a stop cuts off
+   * are dropped. */
+  build = net_write_build (&fixture->net, "v1", 32, 64 * 1024, 54);
+  net_create_game (&fixture->net, "tetris");
+  net_push (&fixture->net, "tetris", "1.0", build);
+  login (fixture);
+
+  first = START_CLI (fixture, NULL, "--limit-rate", "256K", "install", "tetris");
+  read_cli_until (first, "^tetris: downloading [5-9][0-9]% \\(");
+  g_subprocess_send_signal (first->process, SIGINT);
+  g_assert_cmpint (finish_cli (first), ==, 7);
+
+  /* The percentages never went back, also not at the stop. */
+  before = download_percents (first, 0);
+  for (guint i = 0; i < before->len; i++)
+    {
+      g_assert_cmpuint (g_array_index (before, guint, i), >=, last);
+      last = g_array_index (before, guint, i);
+    }
+  g_assert_cmpuint (last, >=, 50);
+  g_assert_true (find_stopped_at (first, &done, &total));
+  g_assert_cmpuint (done * 100 / total, >=, last);
+
+  /* The next run's first percentage counts what the first stored; at most the entries
+   * in flight (a few of about 32 KiB each) were lost. */
+  second = START_CLI (fixture, NULL, "install", "tetris");
+  g_assert_cmpint (finish_cli (second), ==, 0);
+  after = download_percents (second, 0);
+  g_assert_cmpuint (after->len, >, 0);
+  g_assert_cmpuint (g_array_index (after, guint, 0), >=, 20);
+  path = install_path (fixture, "tetris");
+  net_assert_tree_equal (build, path);
+}
+
 static void
 test_cli_failed_job_replaced (Fixture *fixture, gconstpointer data)
 {
@@ -1160,6 +1557,9 @@ main (int argc, char **argv)
   add_test ("/net/cli/bad-token", test_cli_bad_token);
   add_test ("/net/cli/interrupt-resumes", test_cli_interrupt_resumes);
   add_test ("/net/cli/interrupt-waiting-job", test_cli_interrupt_waiting_job);
+  add_test ("/net/cli/interrupt-apply-twice", test_cli_interrupt_apply_twice);
+  add_test ("/net/cli/interrupt-refetch", test_cli_interrupt_refetch);
+  add_test ("/net/cli/interrupt-keeps-progress", test_cli_interrupt_keeps_progress);
   add_test ("/net/cli/second-process-busy", test_cli_second_process_busy);
   add_test ("/net/cli/failed-job-replaced", test_cli_failed_job_replaced);
   add_test ("/net/cli/killed-commit-completed", test_cli_killed_commit_completed);
