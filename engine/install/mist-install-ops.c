@@ -458,6 +458,7 @@ typedef struct
   MistObjectCache *objects;
   MistManifest *target;
   MistPlan *plan;
+  GHashTable *staged; /* nullable: request->staged of an apply, read only */
   MistInstallProgressFunc progress;
   gpointer user_data;
   GMainContext *context;
@@ -480,6 +481,7 @@ async_data_free (AsyncData *data)
   g_clear_pointer (&data->objects, mist_object_cache_unref);
   g_clear_pointer (&data->target, mist_manifest_unref);
   g_clear_pointer (&data->plan, mist_plan_unref);
+  g_clear_pointer (&data->staged, g_hash_table_unref);
   g_clear_pointer (&data->context, g_main_context_unref);
   g_clear_pointer (&data->missing, g_ptr_array_unref);
   g_clear_pointer (&data->obstructions, g_ptr_array_unref);
@@ -552,6 +554,7 @@ apply_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *ca
   request.plan = data->plan;
   request.objects_dir = data->objects_dir;
   request.objects = data->objects;
+  request.staged = data->staged;
   if (mist_install_apply (data->db, &request, &data->missing, forward_progress, task, cancellable, &error))
     g_task_return_boolean (task, TRUE);
   else
@@ -577,6 +580,8 @@ mist_install_apply_async (MistStateDb *db,
     data->objects = mist_object_cache_ref (request->objects);
   data->target = mist_manifest_ref (request->target);
   data->plan = mist_plan_ref (request->plan);
+  if (request->staged != NULL)
+    data->staged = g_hash_table_ref (request->staged);
   g_task_set_source_tag (task, mist_install_apply_async);
   g_task_set_task_data (task, data, (GDestroyNotify) async_data_free);
   /* A commit that began completes although cancellable is cancelled meanwhile, and the
