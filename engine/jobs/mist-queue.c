@@ -1477,6 +1477,37 @@ on_planned (GObject *source, GAsyncResult *result, gpointer data)
   g_object_unref (task);
 }
 
+static void
+plan_for_target (GTask *task, const char *game_id, gint64 target_ordinal)
+{
+  MistQueue *self = g_task_get_source_object (task);
+  g_autoptr (MistQueueJob) record
+    = mist_queue_job_new (game_id, MIST_JOB_KIND_UPDATE, target_ordinal);
+  g_autoptr (MistJob) job = mist_job_new (&self->context, record, NULL);
+
+  mist_job_plan_async (job, g_task_get_cancellable (task), on_planned, task);
+}
+
+static void
+on_game_for_plan (GObject *source, GAsyncResult *result, gpointer data)
+{
+  GTask *task = data;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (MistGameEntry) game
+    = mist_client_get_game_finish (MIST_CLIENT (source), result, &error);
+
+  if (game != NULL && game->latest == NULL)
+    error = g_error_new (MIST_ERROR, MIST_ERROR_NOT_FOUND, "%s has no version on the server yet",
+                         (const char *)g_task_get_task_data (task));
+  if (error != NULL)
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      g_object_unref (task);
+      return;
+    }
+  plan_for_target (task, g_task_get_task_data (task), game->latest->ordinal);
+}
+
 void
 mist_queue_plan_async (MistQueue *self,
                        const char *game_id,
@@ -1486,16 +1517,19 @@ mist_queue_plan_async (MistQueue *self,
                        gpointer user_data)
 {
   GTask *task;
-  g_autoptr (MistQueueJob) record = NULL;
-  g_autoptr (MistJob) job = NULL;
 
   g_return_if_fail (MIST_IS_QUEUE (self));
 
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, mist_queue_plan_async);
-  record = mist_queue_job_new (game_id, MIST_JOB_KIND_UPDATE, target_ordinal);
-  job = mist_job_new (&self->context, record, NULL);
-  mist_job_plan_async (job, cancellable, on_planned, task);
+  g_task_set_task_data (task, g_strdup (game_id), g_free);
+  if (target_ordinal != 0)
+    {
+      plan_for_target (task, game_id, target_ordinal);
+      return;
+    }
+  /* The newest version: the game's entry names it. */
+  mist_client_get_game_async (self->context.client, game_id, cancellable, on_game_for_plan, task);
 }
 
 MistPlan *

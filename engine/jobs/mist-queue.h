@@ -102,7 +102,7 @@ void mist_queue_stop (MistQueue *self);
 void mist_queue_stop_applying (MistQueue *self);
 
 /* Computes the plan a job with these arguments would follow, without queueing it or
- * downloading anything. */
+ * downloading anything. target_ordinal 0 means the newest version. */
 void mist_queue_plan_async (MistQueue *self,
                             const char *game_id,
                             gint64 target_ordinal,

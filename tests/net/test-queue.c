@@ -159,6 +159,8 @@ test_queue_install_and_update (Fixture *fixture, gconstpointer data)
   g_autoptr (MistJob) update = NULL;
   g_autoptr (MistInstalledGame) installed = NULL;
   g_autoptr (MistInstalledGame) updated = NULL;
+  g_autoptr (GAsyncResult) plan_result = NULL;
+  g_autoptr (MistPlan) preview = NULL;
   MistPlan *plan;
 
   if (!fixture->started)
@@ -187,6 +189,13 @@ test_queue_install_and_update (Fixture *fixture, gconstpointer data)
   /* Version 2 has other bytes in every data file and the same script. */
   v2 = net_write_build (&fixture->net, "v2", 4, 64 * 1024, 2);
   net_push (&fixture->net, "tetris", "2.0", v2);
+  /* A plan for version 0, as the launcher's game page asks for, goes to the newest. */
+  mist_queue_plan_async (fixture->queue, "tetris", 0, NULL, on_done, &plan_result);
+  preview = mist_queue_plan_finish (fixture->queue, wait_for (&plan_result), &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (preview);
+  g_assert_cmpint (mist_plan_get_from (preview), ==, 1);
+  g_assert_cmpint (mist_plan_get_to (preview), ==, 2);
   update = g_object_ref (add_job (fixture, "tetris", MIST_JOB_KIND_UPDATE, 0, &error));
   g_assert_no_error (error);
   g_assert_cmpint (mist_job_get_target_ordinal (update), ==, 2);
