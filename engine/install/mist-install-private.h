@@ -49,4 +49,9 @@ MistObstruction *install_find_obstruction (int root_fd, const char *path);
 gboolean
 install_clear_obstruction (int root_fd, const MistObstruction *obstruction, GError **error);
 
+/* Moves a regular file at path, which the installed version does not own (a file of the
+ * player's, say), aside to "PATH.mist-moved-N" with a message, so that placing a new
+ * game file there loses nothing. Does nothing when no regular file is at path. */
+gboolean install_keep_unowned_file (int root_fd, const char *path, GError **error);
+
 G_END_DECLS

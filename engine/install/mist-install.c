@@ -1144,8 +1144,9 @@ set_obstruction_error (GError **error,
 }
 
 /* Fails with MIST_ERROR_INVALID_PATH on the first thing in the way of a file to place
- * that the commit cannot replace without losing data. It runs before the journal mark,
- * so the previous version stays whole and the commit never stops half-way on it. */
+ * that the commit cannot replace without losing data, and moves aside the player's files
+ * at paths that the new version adds. It runs before the journal mark, so the previous
+ * version stays whole and the commit never stops half-way on it. */
 static gboolean
 check_obstructions (ApplyContext *context, const MistJournalEntry *entry, GError **error)
 {
@@ -1172,6 +1173,10 @@ check_obstructions (ApplyContext *context, const MistJournalEntry *entry, GError
       if (!staged_exists (context->staging_fd, file->sha256)
           || !needs_placing (file, old_by_path, repair))
         continue;
+      /* A file at a path the installed version does not own is the player's. */
+      if (old_files->len > 0 && !g_hash_table_contains (old_by_path, file->path)
+          && !install_keep_unowned_file (context->root_fd, file->path, error))
+        return FALSE;
       obstruction = install_find_obstruction (context->root_fd, file->path);
       if (obstruction == NULL || obstruction->replaceable)
         continue;

@@ -166,3 +166,20 @@ install_clear_obstruction (int root_fd, const MistObstruction *obstruction, GErr
   close (parent_fd);
   return ok;
 }
+
+gboolean
+install_keep_unowned_file (int root_fd, const char *path, GError **error)
+{
+  const char *name;
+  int parent_fd = install_fs_open_parent (root_fd, path, FALSE, &name, NULL);
+  struct stat info;
+  gboolean ok = TRUE;
+
+  /* A missing folder holds no file; what else blocks the path is an obstruction. */
+  if (parent_fd < 0)
+    return TRUE;
+  if (fstatat (parent_fd, name, &info, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG (info.st_mode))
+    ok = move_aside (parent_fd, name, path, error);
+  close (parent_fd);
+  return ok;
+}

@@ -1134,6 +1134,36 @@ test_install_obstruction_update (Fixture *fixture, gconstpointer data)
   g_assert_true (test_tree_matches (fixture->install, second));
 }
 
+/* An update that adds a path where the player keeps a file of their own moves that file
+ * aside instead of overwriting it. */
+static void
+test_install_update_keeps_unowned_file (Fixture *fixture, gconstpointer data)
+{
+  g_autoptr (MistManifest) first
+    = test_make_version (fixture->objects, version_1, G_N_ELEMENTS (version_1));
+  g_autoptr (MistManifest) second
+    = test_make_version (fixture->objects, version_2, G_N_ELEMENTS (version_2));
+  g_autoptr (MistPlan) plan = mist_plan_new_full (1, first, 2, second);
+  g_autoptr (GError) error = NULL;
+  g_autofree char *added = g_build_filename (fixture->install, "docs", "renamed.txt", NULL);
+  g_autofree char *moved
+    = g_build_filename (fixture->install, "docs", "renamed.txt.mist-moved-1", NULL);
+  g_autofree char *content = NULL;
+  g_autofree char *moved_content = NULL;
+
+  install_full (fixture, first, 1);
+  g_assert_true (g_file_set_contents (added, "the player's notes", -1, NULL));
+
+  g_assert_true (apply (fixture, second, plan, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_file_get_contents (added, &content, NULL, NULL));
+  g_assert_cmpstr (content, ==, "Read me, version 1");
+  g_assert_true (g_file_get_contents (moved, &moved_content, NULL, NULL));
+  g_assert_cmpstr (moved_content, ==, "the player's notes");
+  g_assert_cmpint (g_unlink (moved), ==, 0);
+  g_assert_true (test_tree_matches (fixture->install, second));
+}
+
 /* A commit past its journal mark completes even when a folder with files was put in the
  * way since: recovery moves the folder aside, with its files, instead of failing on it
  * at every start. */
@@ -1424,6 +1454,7 @@ main (int argc, char **argv)
   ADD ("obstruction/link-for-folder", test_install_obstruction_link_for_folder);
   ADD ("obstruction/link-for-file", test_install_obstruction_link_for_file);
   ADD ("obstruction/update", test_install_obstruction_update);
+  ADD ("update-keeps-unowned-file", test_install_update_keeps_unowned_file);
   ADD ("obstruction/roll-forward", test_install_obstruction_roll_forward);
   ADD ("uninstall-keeps-user-files", test_install_uninstall_keeps_user_files);
   ADD ("import", test_install_import);
