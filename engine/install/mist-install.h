@@ -22,6 +22,7 @@
 
 #include "mist-object-cache.h"
 #include "mist-obstruction.h"
+#include "mist-path.h"
 #include "mist-plan.h"
 #include "mist-state-db.h"
 
@@ -30,7 +31,7 @@
 G_BEGIN_DECLS
 
 /* Name of the staging folder inside an install folder. */
-#define MIST_INSTALL_STAGING_DIR ".mist-staging"
+#define MIST_INSTALL_STAGING_DIR MIST_PATH_STAGING_FOLDER
 
 typedef enum
 {

@@ -58,6 +58,13 @@ mist_path_validate (const char *path, GError **error)
         return reject (error, path, "it contains a control character");
     }
 
+  if (g_ascii_strncasecmp (path, MIST_PATH_STAGING_FOLDER, strlen (MIST_PATH_STAGING_FOLDER)) == 0
+      && (path[strlen (MIST_PATH_STAGING_FOLDER)] == '/'
+          || path[strlen (MIST_PATH_STAGING_FOLDER)] == '\0'))
+    return reject (error, path,
+                   "“" MIST_PATH_STAGING_FOLDER "” is the folder where the launcher stages "
+                   "updates; rename it in the build");
+
   start = path;
   for (;;)
     {

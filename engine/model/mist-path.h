@@ -4,7 +4,8 @@
  *
  * Every path that comes from a manifest, an upload or the server is checked here before
  * it touches the disk. A valid path is relative, UTF-8, '/'-separated, without empty,
- * "." or ".." components, backslashes, control characters or a trailing slash.
+ * "." or ".." components, backslashes, control characters or a trailing slash, and not
+ * inside MIST_PATH_STAGING_FOLDER.
  */
 #pragma once
 
@@ -14,6 +15,9 @@ G_BEGIN_DECLS
 
 #define MIST_PATH_MAX_LENGTH 4096
 #define MIST_PATH_MAX_COMPONENT 255
+/* The folder in an install folder where the launcher builds new files before it commits
+ * them; no build may have a path inside it. */
+#define MIST_PATH_STAGING_FOLDER ".mist-staging"
 
 gboolean mist_path_validate (const char *path, GError **error);
 

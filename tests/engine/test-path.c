@@ -9,8 +9,17 @@ static void
 test_path_valid (void)
 {
   static const char *const valid[] = {
-    "game", "bin/game.x86_64", "data/levels/1.pak", ".hidden", "a/.b/c", "..a", "a..", "名前/ファイル",
+    "game",
+    "bin/game.x86_64",
+    "data/levels/1.pak",
+    ".hidden",
+    "a/.b/c",
+    "..a",
+    "a..",
+    "名前/ファイル",
     "with space/and-dash_underscore",
+    ".mist-staging-notes",
+    "a/.mist-staging/b",
   };
 
   for (gsize i = 0; i < G_N_ELEMENTS (valid); i++)
@@ -45,6 +54,9 @@ test_path_invalid (void)
     { "a\nb", "control character" },
     { "tab\there", "control character" },
     { "bad\xff utf8", "UTF-8" },
+    { ".mist-staging/abc", "stages updates" },
+    { ".mist-staging", "stages updates" },
+    { ".Mist-Staging/abc", "stages updates" },
   };
 
   for (gsize i = 0; i < G_N_ELEMENTS (invalid); i++)
