@@ -114,7 +114,7 @@ check_new_install_folder (MistStateDb *db, const MistInstallRequest *request, GE
         continue;
       g_set_error (error, MIST_ERROR, MIST_ERROR_INVALID_PATH,
                    "Install folder %s is not empty (it contains “%s”): choose an empty or new "
-                   "folder",
+                   "folder, or move what it contains out until the install has finished",
                    request->install_path, name);
       return FALSE;
     }
