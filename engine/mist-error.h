@@ -71,4 +71,14 @@ void mist_error_set_retry_after (GError *error, guint seconds);
 gboolean mist_error_is_transient (const GError *error);
 void mist_error_set_transient (GError *error, gboolean transient);
 
+/* The structured log field that marks a message as a notice for the user: something the
+ * engine did on their behalf that they need to know, such as moving a file of theirs out
+ * of the game's way. Front ends show notices even where they hide other messages. */
+#define MIST_LOG_FIELD_NOTICE "MIST_NOTICE"
+
+/* Logs a notice at G_LOG_LEVEL_MESSAGE; takes a printf format and its arguments. */
+#define mist_notice(...)                                                                           \
+  g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, MIST_LOG_FIELD_NOTICE, "1", "MESSAGE",      \
+                    __VA_ARGS__)
+
 G_END_DECLS

@@ -68,11 +68,10 @@ cli_log_writer (GLogLevelFlags level, const GLogField *fields, gsize n_fields, g
 {
   const char *message = NULL;
   const char *domain = NULL;
+  gboolean notice = FALSE;
 
   if (level & (G_LOG_LEVEL_ERROR | G_LOG_LEVEL_CRITICAL))
     return g_log_writer_default (level, fields, n_fields, data);
-  if (!verbose && !(level & G_LOG_LEVEL_WARNING))
-    return G_LOG_WRITER_HANDLED;
 
   for (gsize i = 0; i < n_fields; i++)
     {
@@ -80,11 +79,17 @@ cli_log_writer (GLogLevelFlags level, const GLogField *fields, gsize n_fields, g
         message = fields[i].value;
       else if (g_strcmp0 (fields[i].key, "GLIB_DOMAIN") == 0 && fields[i].length < 0)
         domain = fields[i].value;
+      else if (g_strcmp0 (fields[i].key, MIST_LOG_FIELD_NOTICE) == 0)
+        notice = TRUE;
     }
+  if (!verbose && !notice && !(level & G_LOG_LEVEL_WARNING))
+    return G_LOG_WRITER_HANDLED;
   if (message == NULL)
     return G_LOG_WRITER_UNHANDLED;
 
-  if (level & G_LOG_LEVEL_WARNING)
+  if (notice && !verbose)
+    g_printerr ("mist-cli: %s\n", message);
+  else if (level & G_LOG_LEVEL_WARNING)
     g_printerr ("mist-cli: warning: %s\n", message);
   else
     g_printerr ("mist-cli: %s: %s\n", domain != NULL ? domain : "debug", message);

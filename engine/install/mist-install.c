@@ -879,15 +879,16 @@ fix_mode (InstallFsParent *parent, int root_fd, const MistManifestFile *file, GE
 
   if (parent_fd < 0)
     {
-      g_message ("Installed file %s is unreachable (%s); verify and repair the game to restore it", file->path,
-                 local_error->message);
+      mist_notice (
+        "Installed file %s is unreachable (%s); verify and repair the game to restore it",
+        file->path, local_error->message);
       return TRUE;
     }
   if (fstatat (parent_fd, name, &info, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG (info.st_mode))
     {
-      g_message ("Installed file %s is missing or not a regular file; verify and repair the game "
-                 "to restore it",
-                 file->path);
+      mist_notice ("Installed file %s is missing or not a regular file; verify and repair the game "
+                   "to restore it",
+                   file->path);
       return TRUE;
     }
   if ((info.st_mode & 07777) != FILE_MODE (file->executable) &&
@@ -914,8 +915,8 @@ delete_dropped_file (int parent_fd, const char *name, const char *path, GError *
       return FALSE;
     }
   if (unlinkat (parent_fd, name, AT_REMOVEDIR) != 0 && errno != ENOENT)
-    g_message ("Keeping the folder %s, where the previous version had a file: %s", path,
-               g_strerror (errno));
+    mist_notice ("Keeping the folder %s, where the previous version had a file: %s", path,
+                 g_strerror (errno));
   return TRUE;
 }
 
@@ -1506,10 +1507,10 @@ static gboolean
 complete_interrupted (MistStateDb *db, const MistJournalEntry *entry, GError **error)
 {
   if (entry->kind == MIST_JOB_KIND_UNINSTALL)
-    g_message ("Completing the interrupted uninstall of %s", entry->game_id);
+    mist_notice ("Completing the interrupted uninstall of %s", entry->game_id);
   else
-    g_message ("Completing the interrupted commit of %s version %s", entry->game_id,
-               entry->target_name);
+    mist_notice ("Completing the interrupted commit of %s version %s", entry->game_id,
+                 entry->target_name);
   return install_roll_forward (db, entry, error);
 }
 

@@ -3,6 +3,7 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #include "mist-obstruction.h"
+#include "mist-error.h"
 #include "mist-install-fs.h"
 #include "mist-install-private.h"
 
@@ -124,9 +125,9 @@ move_aside (int parent_fd, const char *name, const char *path, GError **error)
 
       if (renameat2 (parent_fd, name, parent_fd, moved, RENAME_NOREPLACE) == 0)
         {
-          g_message ("Moved %s out of the game's way, to %s.mist-moved-%u: look through it, "
-                     "then delete it",
-                     path, path, i);
+          mist_notice ("Moved %s out of the game's way, to %s.mist-moved-%u: look through it, "
+                       "then delete it",
+                       path, path, i);
           return TRUE;
         }
       if (errno != EEXIST)

@@ -1256,6 +1256,44 @@ test_cli_killed_uninstall_completed (Fixture *fixture, gconstpointer data)
   g_assert_nonnull (strstr (again->errors, "not installed"));
 }
 
+/* An update that adds a path where the player keeps a file of their own moves it aside
+ * and says so without --verbose. */
+static void
+test_cli_update_keeps_player_file (Fixture *fixture, gconstpointer data)
+{
+  g_autofree char *build_1 = NULL;
+  g_autofree char *build_2 = NULL;
+  g_autofree char *path = NULL;
+  g_autofree char *player_file = NULL;
+  g_autofree char *moved = NULL;
+  g_autofree char *content = NULL;
+  g_autoptr (CliResult) install = NULL;
+  g_autoptr (CliResult) update = NULL;
+
+  if (!fixture->started)
+    return;
+  build_1 = net_write_build (&fixture->net, "one", 2, 4096, 51);
+  build_2 = net_write_build (&fixture->net, "two", 3, 4096, 52);
+  net_create_game (&fixture->net, "tetris");
+  net_push (&fixture->net, "tetris", "1.0", build_1);
+  net_push (&fixture->net, "tetris", "2.0", build_2);
+  login (fixture);
+  install = CLI (fixture, "install", "tetris", "--version", "1.0");
+  g_assert_cmpint (install->status, ==, 0);
+  path = install_path (fixture, "tetris");
+  player_file = g_build_filename (path, "data", "part-02.bin", NULL);
+  g_assert_true (g_file_set_contents (player_file, "the player's file", -1, NULL));
+
+  update = CLI (fixture, "update", "tetris");
+  g_assert_cmpint (update->status, ==, 0);
+  g_assert_nonnull (strstr (update->errors, "Moved data/part-02.bin out of the game's way, to "
+                                            "data/part-02.bin.mist-moved-1"));
+  net_assert_tree_equal (build_2, path);
+  moved = g_build_filename (path, "data", "part-02.bin.mist-moved-1", NULL);
+  g_assert_true (g_file_get_contents (moved, &content, NULL, NULL));
+  g_assert_cmpstr (content, ==, "the player's file");
+}
+
 /* A folder with files where the game has a file: verify names it, the repair fails
  * naming it and what to do, and once it is gone the repair restores the game. */
 static void
@@ -1564,6 +1602,7 @@ main (int argc, char **argv)
   add_test ("/net/cli/failed-job-replaced", test_cli_failed_job_replaced);
   add_test ("/net/cli/killed-commit-completed", test_cli_killed_commit_completed);
   add_test ("/net/cli/killed-uninstall-completed", test_cli_killed_uninstall_completed);
+  add_test ("/net/cli/update-keeps-player-file", test_cli_update_keeps_player_file);
   add_test ("/net/cli/repair-blocked-by-folder", test_cli_repair_blocked_by_folder);
   add_test ("/net/cli/update-retargets-interrupted", test_cli_update_retargets_interrupted);
   add_test ("/net/cli/install-retargets-paused", test_cli_install_retargets_paused);
