@@ -165,6 +165,14 @@ mist_http_error_from_send (SoupMessage *msg, const GError *send_error)
   if (g_error_matches (send_error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     return g_error_copy (send_error);
 
+  /* glib-networking reports a reply that is not TLS at all, as from a plain HTTP server,
+   * as G_TLS_ERROR_NOT_TLS; no certificate is involved then. */
+  if (tls_errors == 0 && g_error_matches (send_error, G_TLS_ERROR, G_TLS_ERROR_NOT_TLS))
+    return g_error_new (MIST_ERROR, MIST_ERROR_INVALID_DATA,
+                        "The server at %s does not answer with TLS (%s). If it serves plain "
+                        "HTTP, use an address that starts with http://",
+                        url, send_error->message);
+
   if (tls_errors != 0 || send_error->domain == G_TLS_ERROR)
     {
       g_autofree char *reasons = describe_certificate_errors (tls_errors);

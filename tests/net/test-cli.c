@@ -302,6 +302,9 @@ test_cli_errors (Fixture *fixture, gconstpointer data)
   g_autoptr (CliResult) tiny_rate = NULL;
   const char *wrong_args[] = { "--server", fixture->url, "login", MIST_TEST_USER_NAME, NULL };
   const char *unreachable_args[] = { "--server", "http://127.0.0.1:1", "login", "someone", NULL };
+  const char *not_tls_args[] = { "--server", NULL, "login", MIST_TEST_USER_NAME, NULL };
+  g_autofree char *https_url = NULL;
+  g_autoptr (CliResult) not_tls = NULL;
 
   if (!fixture->started)
     return;
@@ -312,6 +315,15 @@ test_cli_errors (Fixture *fixture, gconstpointer data)
   unreachable = run_cli_env (fixture, "password\n", NULL, unreachable_args);
   g_assert_cmpint (unreachable->status, ==, 5);
   g_assert_nonnull (strstr (unreachable->errors, "127.0.0.1:1"));
+
+  /* https:// to a server that speaks plain HTTP is not a certificate problem. */
+  https_url = g_strdup_printf ("https://%s", fixture->url + strlen ("http://"));
+  not_tls_args[1] = https_url;
+  not_tls = run_cli_env (fixture, MIST_TEST_USER_PASSWORD "\n", NULL, not_tls_args);
+  g_assert_cmpint (not_tls->status, !=, 0);
+  g_assert_nonnull (strstr (not_tls->errors, "does not answer with TLS"));
+  g_assert_nonnull (strstr (not_tls->errors, "use an address that starts with http://"));
+  g_assert_null (strstr (not_tls->errors, "not trusted"));
 
   login (fixture);
   unknown_info = CLI (fixture, "info", "no-such-game");
