@@ -371,17 +371,12 @@ mist_install_uninstall (MistStateDb *db,
   g_autoptr (MistInstalledGame) game = NULL;
   g_autoptr (MistManifest) manifest = NULL;
   g_autoptr (MistJournalEntry) entry = NULL;
-  g_autoptr (GError) local_error = NULL;
 
   /* An uninstall that a crash stopped is completed. Another unfinished transaction of the
    * game is finished first: a commit past its mark is completed, which may change the
    * installed version, and staged files are deleted. */
-  entry = mist_state_db_journal_get (db, game_id, &local_error);
-  if (entry == NULL && local_error != NULL)
-    {
-      g_propagate_error (error, g_steal_pointer (&local_error));
-      return FALSE;
-    }
+  if (!install_get_journal_entry (db, game_id, &entry, error))
+    return FALSE;
   if (entry != NULL && entry->kind == MIST_JOB_KIND_UNINSTALL
       && entry->state == MIST_JOURNAL_STATE_COMMITTING)
     return install_uninstall_roll_forward (db, entry, kept_paths, error);

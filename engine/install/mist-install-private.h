@@ -32,6 +32,13 @@ void install_explain_no_space (GError **error, const char *path, guint64 needed)
 /* Replays the commit of entry (state COMMITTING) from wherever it stopped. */
 gboolean install_roll_forward (MistStateDb *db, const MistJournalEntry *entry, GError **error);
 
+/* Reads the game's journal entry into *entry, which is NULL when the game has none.
+ * Returns FALSE only when the database cannot be read. */
+gboolean install_get_journal_entry (MistStateDb *db,
+                                    const char *game_id,
+                                    MistJournalEntry **entry,
+                                    GError **error);
+
 /* Deletes the files of the uninstall that entry records, then the game's record and the
  * entry. Each step may be replayed after a crash. kept_paths (nullable) receives the
  * paths of files in the folder that the game did not install, which stay. */

@@ -1481,19 +1481,31 @@ out:
 }
 
 gboolean
-mist_install_discard (MistStateDb *db, const char *game_id, GError **error)
+install_get_journal_entry (MistStateDb *db,
+                           const char *game_id,
+                           MistJournalEntry **entry,
+                           GError **error)
 {
-  g_autoptr (MistJournalEntry) entry = NULL;
   g_autoptr (GError) local_error = NULL;
 
-  entry = mist_state_db_journal_get (db, game_id, &local_error);
-  if (entry == NULL)
+  *entry = mist_state_db_journal_get (db, game_id, &local_error);
+  if (*entry == NULL && local_error != NULL)
     {
-      if (local_error == NULL)
-        return TRUE;
       g_propagate_error (error, g_steal_pointer (&local_error));
       return FALSE;
     }
+  return TRUE;
+}
+
+gboolean
+mist_install_discard (MistStateDb *db, const char *game_id, GError **error)
+{
+  g_autoptr (MistJournalEntry) entry = NULL;
+
+  if (!install_get_journal_entry (db, game_id, &entry, error))
+    return FALSE;
+  if (entry == NULL)
+    return TRUE;
   /* Past the journal mark, files of the old version may be replaced already. */
   if (entry->state == MIST_JOURNAL_STATE_COMMITTING)
     return install_roll_forward (db, entry, error);
@@ -1518,14 +1530,9 @@ gboolean
 mist_install_recover_game (MistStateDb *db, const char *game_id, GError **error)
 {
   g_autoptr (MistJournalEntry) entry = NULL;
-  g_autoptr (GError) local_error = NULL;
 
-  entry = mist_state_db_journal_get (db, game_id, &local_error);
-  if (entry == NULL && local_error != NULL)
-    {
-      g_propagate_error (error, g_steal_pointer (&local_error));
-      return FALSE;
-    }
+  if (!install_get_journal_entry (db, game_id, &entry, error))
+    return FALSE;
   if (entry == NULL || entry->state != MIST_JOURNAL_STATE_COMMITTING)
     return TRUE;
   return complete_interrupted (db, entry, error);

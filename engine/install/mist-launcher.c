@@ -4,6 +4,7 @@
  */
 #include "mist-launcher.h"
 #include "mist-error.h"
+#include "mist-install-private.h"
 #include "mist-manifest.h"
 
 #include <errno.h>
@@ -191,15 +192,11 @@ build_environment (const MistLaunchConfig *launch_config, GHashTable *extra)
 static gboolean
 check_not_committing (MistStateDb *db, const char *game_id, GError **error)
 {
-  g_autoptr (GError) local_error = NULL;
-  g_autoptr (MistJournalEntry) entry = mist_state_db_journal_get (db, game_id, &local_error);
+  g_autoptr (MistJournalEntry) entry = NULL;
   g_autofree char *version = NULL;
 
-  if (entry == NULL && local_error != NULL)
-    {
-      g_propagate_error (error, g_steal_pointer (&local_error));
-      return FALSE;
-    }
+  if (!install_get_journal_entry (db, game_id, &entry, error))
+    return FALSE;
   if (entry == NULL || entry->state != MIST_JOURNAL_STATE_COMMITTING)
     return TRUE;
   version = entry->target_name[0] != '\0'
