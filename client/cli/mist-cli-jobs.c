@@ -171,7 +171,7 @@ run_jobs (Cli *cli, GPtrArray *jobs)
     }
   finished_handler = g_signal_connect (cli->queue, "job-finished", G_CALLBACK (on_job_finished),
                                        &progress);
-  mist_queue_set_held (cli->queue, FALSE);
+  mist_queue_block_starts (cli->queue, FALSE);
 
   /* After Ctrl-C, a job waiting behind a stopped one never starts: stop waiting once
    * nothing runs any more. */
@@ -225,7 +225,7 @@ load_queue (Cli *cli, gboolean start, const char *only_game, GError **error)
   /* run_jobs() lets the jobs start, once the command has queued its own: a loaded job
    * that the command replaces must not start first. */
   if (start)
-    mist_queue_set_held (cli->queue, TRUE);
+    mist_queue_block_starts (cli->queue, TRUE);
   else
     mist_queue_stop (cli->queue);
   mist_queue_set_only_game (cli->queue, only_game);

@@ -18,8 +18,8 @@
 G_BEGIN_DECLS
 
 void mist_fault_point (const char *name);
-/* Waits as MIST_FAULT_DELAY asks, returning early once cancellable (nullable) is
- * cancelled. */
+/* Waits for the delay that MIST_FAULT_DELAY sets for name, returning early once
+ * cancellable (nullable) is cancelled. */
 void mist_fault_delay (const char *name, GCancellable *cancellable);
 
 G_END_DECLS

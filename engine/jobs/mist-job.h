@@ -41,7 +41,7 @@ MistJobPhase mist_job_get_phase (MistJob *self);
 
 /* Progress: "bytes-done", "bytes-total", "speed" (bytes/s) and "eta" (seconds, -1 when
  * unknown). While downloading, they count the objects of the download: bytes-done starts
- * at the bytes the object cache holds already and does not decrease, also when the job
+ * at the bytes the object cache contains already and does not decrease, also when the job
  * stops. While applying, they count the bytes of the files staged. Before planning,
  * they are the last values saved. */
 guint64 mist_job_get_bytes_done (MistJob *self);

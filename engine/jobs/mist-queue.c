@@ -49,7 +49,7 @@ struct _MistQueue
   Entry *applying;        /* unowned, nullable */
   guint discarding;       /* cancelled jobs whose staged files are being deleted */
   char *only_game;        /* nullable: the one game whose jobs may start */
-  gboolean held;          /* mist_queue_set_held(): no job starts */
+  gboolean starts_blocked; /* mist_queue_block_starts(): no job starts */
 };
 
 G_DEFINE_FINAL_TYPE (MistQueue, mist_queue, G_TYPE_OBJECT)
@@ -630,7 +630,7 @@ queue_schedule (MistQueue *self)
 {
   gboolean was_busy = mist_queue_is_busy (self);
 
-  if (self->stopped || self->held)
+  if (self->stopped || self->starts_blocked)
     return;
   for (guint i = 0; i < self->entries->len; i++)
     {
@@ -663,11 +663,11 @@ mist_queue_set_only_game (MistQueue *self, const char *game_id)
 }
 
 void
-mist_queue_set_held (MistQueue *self, gboolean held)
+mist_queue_block_starts (MistQueue *self, gboolean blocked)
 {
   g_return_if_fail (MIST_IS_QUEUE (self));
 
-  self->held = held;
+  self->starts_blocked = blocked;
   queue_schedule (self);
 }
 

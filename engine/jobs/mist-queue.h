@@ -111,9 +111,10 @@ void mist_queue_plan_async (MistQueue *self,
                             gpointer user_data);
 MistPlan *mist_queue_plan_finish (MistQueue *self, GAsyncResult *result, GError **error);
 
-/* While held, no job starts, but running jobs go on. A caller that loads the queue and
- * then adds jobs sets it held meanwhile, so that a loaded job it replaces has not started. */
-void mist_queue_set_held (MistQueue *self, gboolean held);
+/* While blocked, no job starts, but running jobs go on. A caller that loads the queue and
+ * then adds jobs blocks starts meanwhile, so that a loaded job it replaces has not
+ * started. */
+void mist_queue_block_starts (MistQueue *self, gboolean blocked);
 
 /* Lets only the jobs of game_id start, or every job again with NULL: a command run for
  * one game leaves the other jobs queued for later. */

@@ -1269,7 +1269,7 @@ test_cli_killed_uninstall_completed (Fixture *fixture, gconstpointer data)
 }
 
 /* An update that adds a path where the player keeps a file of their own moves it aside
- * and says so without --verbose. */
+ * and prints a message about it without --verbose. */
 static void
 test_cli_update_keeps_player_file (Fixture *fixture, gconstpointer data)
 {

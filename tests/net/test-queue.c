@@ -189,7 +189,7 @@ test_queue_install_and_update (Fixture *fixture, gconstpointer data)
   /* Version 2 has other bytes in every data file and the same script. */
   v2 = net_write_build (&fixture->net, "v2", 4, 64 * 1024, 2);
   net_push (&fixture->net, "tetris", "2.0", v2);
-  /* A plan for version 0, as the launcher's game page asks for, goes to the newest. */
+  /* A plan for version 0, as the launcher's game page requests, goes to the newest. */
   mist_queue_plan_async (fixture->queue, "tetris", 0, NULL, on_done, &plan_result);
   preview = mist_queue_plan_finish (fixture->queue, wait_for (&plan_result), &error);
   g_assert_no_error (error);
